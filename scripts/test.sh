@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh - every test on a fresh machine: install dependencies, build with -Werror and
+# with AddressSanitizer + UndefinedBehaviorSanitizer, run the whole ctest suite under
+# the sanitizers, then the e2e suite (which says loudly when it has no API server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+jobs="$(nproc)"
+
+echo "== build (-Werror, release flags)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOP_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build (ASan + UBSan, -Werror)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOP_WERROR=ON -DOP_SANITIZE=address,undefined -DOP_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+
+echo "== unit and CLI tests under ASan + UBSan"
+(cd build-asan && ctest --output-on-failure -j"$jobs")
+
+if [ -x e2e/run.sh ]; then
+  echo "== e2e"
+  OP_BIN="$PWD/build/tracing-operator" bash e2e/run.sh
+fi
