@@ -14,6 +14,15 @@
 #define TM_KIND "TracingModel"
 #define TINST_KIND "Instrumentation"
 
+/* Images used when the model names none (docs/model.md). */
+#define TM_DEFAULT_COLLECTOR_IMAGE "otel/opentelemetry-collector-contrib:0.158.0"
+#define TM_DEFAULT_JAEGER_IMAGE "jaegertracing/all-in-one:1.62.0"
+#define TM_DEFAULT_TEMPO_IMAGE "grafana/tempo:2.6.1"
+
+/* metadata.name must leave room for the longest generated suffix
+ * ("-grafana-datasource") within a 63-character DNS label. */
+#define TM_NAME_MAX 44
+
 /* new ref: a deep copy of obj with spec defaults applied and aliases normalized
  * (w3c_tracecontext -> tracecontext). Fields of the wrong type are left as they
  * are for tm_validate() to report. Never NULL for a JSON object input. */
@@ -25,5 +34,20 @@ int tm_validate(const json_t *obj, int strict, struct diag *d);
 
 /* tm_default + tm_validate: new ref to the defaulted model, or NULL when there are errors. */
 json_t *tm_load(const json_t *obj, int strict, struct diag *d);
+
+/* Read helpers for later stages. `path` is dotted from the object root
+ * ("spec.sampling.rate"); no array indexing. All return borrowed values. */
+json_t *tm_get(const json_t *obj, const char *path);            /* NULL when absent */
+const char *tm_get_str(const json_t *obj, const char *path, const char *dflt);
+double tm_get_num(const json_t *obj, const char *path, double dflt);    /* int or real */
+long long tm_get_int(const json_t *obj, const char *path, long long dflt);
+int tm_get_bool(const json_t *obj, const char *path, int dflt);
+
+/* Appends to `policies` (a JSON array) the tail_sampling policies of
+ * spec.sampling.rules[] (ordered by priority, lowest first; ties keep their
+ * order) followed by spec.sampling.tail.policies[], each compiled with
+ * cond_to_policies() under the rule's name and rate (an absent rate is 1).
+ * Returns 0, or OP_EINVALID with diagnostics at the rule's path. */
+int tm_tail_policies(const json_t *model, json_t *policies, struct diag *d);
 
 #endif
