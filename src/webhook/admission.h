@@ -1,0 +1,72 @@
+/* admission.h - AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out (pure).
+ *
+ * The HTTPS server (server.c) hands each request body to admission_handle() and
+ * writes back the bytes it returns. Lookups of cluster state go through the
+ * callbacks in struct admission_ctx, which the edge fills from informer caches;
+ * this code does no I/O of its own.
+ *
+ * Paths:
+ *   /mutate-v1-pod             pod injection (mutate.h). Never blocks a pod: a body
+ *                              that is not an AdmissionReview, an internal error, a
+ *                              failed lookup: allowed=true, no patch, and a warning
+ *                              "tracing-operator: ..." (echoing request.uid when found).
+ *   /validate-tracingmodel     tm_load() (the `tracing-operator validate` code):
+ *   /validate-instrumentation  tinst_load(). Errors deny with code 422 and a message
+ *                              naming every field; warnings go to `warnings`.
+ *                              A malformed AdmissionReview is denied with code 400.
+ *                              DELETE is always allowed.
+ * Any other path: http_status 404 and a plain-text body.
+ * Bodies over ADMISSION_MAX_BODY: mutate admits (uid unknown), validate denies 413. */
+#ifndef OP_WEBHOOK_ADMISSION_H
+#define OP_WEBHOOK_ADMISSION_H
+#include <jansson.h>
+#include <stddef.h>
+
+#include "webhook/mutate.h"
+
+#define ADMISSION_PATH_MUTATE_POD "/mutate-v1-pod"
+#define ADMISSION_PATH_VALIDATE_TM "/validate-tracingmodel"
+#define ADMISSION_PATH_VALIDATE_TINST "/validate-instrumentation"
+#define ADMISSION_API_VERSION "admission.k8s.io/v1"
+/* The API server caps objects at ~1.5 MiB in etcd and requests at 3 MiB. */
+#define ADMISSION_MAX_BODY (3u * 1024 * 1024)
+/* Admission warnings longer than this are cut (the API server truncates too). */
+#define ADMISSION_MAX_WARNING 256
+
+/* Lookups the edge provides (any may be NULL = "nothing found"). Every returned
+ * json_t is a NEW reference the caller (admission code) releases. Returning NULL
+ * from list_instrumentations with *failed set means the lookup failed (cache not
+ * synced, ...): the pod is admitted unchanged with a warning. */
+struct admission_ctx {
+    void *user;
+    /* The Namespace object, or NULL. */
+    json_t *(*get_namespace)(void *user, const char *name);
+    /* Array of the Instrumentations in ns (possibly empty). */
+    json_t *(*list_instrumentations)(void *user, const char *ns, int *failed);
+    /* The TracingModel ns/name, or NULL. */
+    json_t *(*get_tracingmodel)(void *user, const char *ns, const char *name);
+};
+
+struct admission_result {
+    char *body;          /* response bytes (JSON AdmissionReview, or text for 404); never NULL */
+    size_t len;
+    int http_status;     /* 200 for every AdmissionReview answer; 404 unknown path */
+    int allowed;         /* what the response says */
+    int dry_run;         /* request.dryRun: the edge must not emit Events */
+    /* Pod mutation only (else decision MUTATE_NOT_REQUESTED and "" strings): */
+    enum mutate_decision decision;
+    char *langs, *reason, *instrumentation;  /* as in struct mutate_result */
+    char *pod_namespace;
+    char *pod_name;      /* metadata.name, or generateName when the name is not known yet */
+    char *owner_kind, *owner_name, *owner_uid; /* controller ownerReference, or "" */
+    char *uid;           /* request.uid, or "" */
+};
+
+/* Handles one request. Always fills out (free with admission_result_free). Returns 0,
+ * or OP_EINVALID when the body was not a usable AdmissionReview / the path is
+ * unknown (out still holds the answer to send). */
+int admission_handle(const char *path, const char *body, size_t len,
+                     const struct admission_ctx *ctx, struct admission_result *out);
+void admission_result_free(struct admission_result *r);
+
+#endif

@@ -1,0 +1,33 @@
+/* jsonpatch.h - building RFC 6902 JSON Patch documents with RFC 6901 pointers (pure).
+ *
+ * A patch is a jansson array of operations. Paths are built from reference
+ * tokens, each escaped ("~" -> "~0", "/" -> "~1"), so an annotation key such as
+ * "tracemodel.dev/injected" becomes "/metadata/annotations/tracemodel.dev~1injected". */
+#ifndef OP_WEBHOOK_JSONPATCH_H
+#define OP_WEBHOOK_JSONPATCH_H
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/strbuf.h"
+
+/* Appends "/" + the escaped token to path. */
+void jp_path_push(struct strbuf *path, const char *token);
+/* Appends "/" + the decimal index. */
+void jp_path_push_index(struct strbuf *path, size_t index);
+
+/* new string: the pointer built from the tokens (a NULL-terminated list), e.g.
+ * jp_pointer("metadata", "annotations", "a/b", NULL) = "/metadata/annotations/a~1b". */
+char *jp_pointer(const char *first, ...) __attribute__((sentinel));
+
+/* Unescapes one reference token in place ("~1" -> "/", "~0" -> "~").
+ * 0, or -1 when the token has a '~' not followed by '0' or '1'. */
+int jp_token_unescape(char *token);
+
+/* Appends {"op": "add"|"replace", "path": path, "value": value} to patch.
+ * value is stolen (the patch owns it afterwards). */
+void jp_add(json_t *patch, const char *path, json_t *value);
+void jp_replace(json_t *patch, const char *path, json_t *value);
+/* Appends {"op": "remove", "path": path}. */
+void jp_remove(json_t *patch, const char *path);
+
+#endif
