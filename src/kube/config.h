@@ -43,8 +43,10 @@ struct kube_config {
     int insecure_skip_tls_verify;
 };
 
+/* The functions below that fill a config need an initialized one (init or
+ * zeroed); they free its previous contents first, and leave it empty on error. */
 void kube_config_init(struct kube_config *cfg);
-void kube_config_free(struct kube_config *cfg);   /* frees contents; cfg may be re-initialized */
+void kube_config_free(struct kube_config *cfg);   /* frees contents (wipes secrets); reusable */
 
 /* Pure. Parses kubeconfig text (YAML or JSON). origin is the file's path, used
  * to make relative file paths absolute and in messages (may be NULL). context
