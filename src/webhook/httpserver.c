@@ -1,0 +1,718 @@
+/* httpserver.c - HTTP/1.1 and HTTPS listeners on libwebsockets with a service
+ * thread (edge code; see httpserver.h for the behaviour).
+ *
+ * One lws context per server, one explicit vhost per listener. Each request is
+ * a small state machine in the per-transaction session: headers -> (body) ->
+ * handler -> response headers -> response body in chunks, one lws_write per
+ * WRITEABLE callback. TLS listeners get their SSL_CTX set up by us (minimum
+ * TLS 1.2, modern ciphers) and pick the certificate per handshake in a
+ * cert_cb, so a new pair is served without touching open connections. */
+#include "webhook/httpserver.h"
+
+#include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+#define MAX_LISTENERS 8
+#define CHUNK (16u * 1024)
+#define DRAIN_FACTOR 4        /* bodies up to DRAIN_FACTOR * max_body are read and dropped */
+#define FD_LIMIT 1024         /* connections per server (lws sizes tables by this) */
+
+/* Mozilla "intermediate" TLS 1.2 suites; TLS 1.3 uses OpenSSL's defaults. */
+static const char TLS12_CIPHERS[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+struct tls_pair {
+    X509 *leaf;
+    STACK_OF(X509) *chain;   /* intermediates, may be empty */
+    EVP_PKEY *key;
+};
+
+struct listener {
+    struct http_server *srv;
+    char name[48];
+    char iface[64];          /* "" = every interface */
+    int want_port;
+    int ipv4_only;
+    int tls;
+    size_t max_body;
+    http_handler_fn handler;
+    void *ud;
+    struct lws_vhost *vh;
+    pthread_mutex_t lock;    /* guards pair (set from any thread, read in cert_cb) */
+    struct tls_pair *pair;
+};
+
+struct http_server {
+    char name[48];
+    struct lws_context *ctx;
+    struct lws_protocols protocols[2];
+    struct listener ls[MAX_LISTENERS];
+    size_t n;
+    unsigned io_timeout_s, keepalive_s;
+    void (*tick)(void *ud);
+    void *tick_ud;
+    unsigned tick_ms;
+    lws_sorted_usec_list_t sul_tick;
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    unsigned char scratch[LWS_PRE + CHUNK];   /* service thread only */
+};
+
+/* Per transaction (lws frees and re-zeroes user space between keep-alive requests). */
+struct session {
+    int started;
+    int method;              /* LWSHUMETH_* */
+    char *path, *query, *ctype;
+    long long content_length;   /* -1 = none */
+    int discard;             /* over the cap: read and drop */
+    time_t body_started;
+    char *body;
+    size_t body_len, body_cap;
+    /* response */
+    int responding, headers_sent, close_after;
+    int status;
+    const char *resp_ctype;
+    char *resp;
+    size_t resp_len, resp_off;
+};
+
+static const char *const METHOD_NAMES[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH",
+                                           "DELETE", "CONNECT", "HEAD", "GET"};
+
+/* ---- responses --------------------------------------------------------- */
+
+void http_response_set(struct http_response *rs, int status, const char *content_type,
+                       const char *body, size_t len) {
+    char *copy = xmalloc(len + 1);
+    if (len)
+        memcpy(copy, body, len);
+    copy[len] = '\0';
+    http_response_take(rs, status, content_type, copy, len);
+}
+
+void http_response_take(struct http_response *rs, int status, const char *content_type,
+                        char *body, size_t len) {
+    free(rs->body);
+    rs->status = status;
+    rs->content_type = content_type;
+    rs->body = body;
+    rs->body_len = len;
+}
+
+/* ---- logging: lws -> base/log.h ----------------------------------------- */
+
+static void lws_log_emit(int level, const char *line) {
+    char buf[512];
+    size_t n = strlen(line);
+    if (n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    memcpy(buf, line, n);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    /* lws reports a failed client handshake as an "error": it is the client's. */
+    if (level & LLL_ERR)
+        log_warn("lws", buf);
+    else
+        log_debug("lws", buf);
+}
+
+static void lws_log_init(void) { lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit); }
+
+static pthread_once_t g_log_once = PTHREAD_ONCE_INIT;
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+static int no_password(char *buf, int size, int rwflag, void *u) {
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return 0;   /* encrypted keys are not supported: fail instead of prompting */
+}
+
+static void tls_pair_free(struct tls_pair *p) {
+    if (!p)
+        return;
+    X509_free(p->leaf);
+    sk_X509_pop_free(p->chain, X509_free);
+    EVP_PKEY_free(p->key);
+    free(p);
+}
+
+static int openssl_fail(struct op_status *st, const char *what) {
+    unsigned long e = ERR_peek_last_error();
+    char ebuf[160] = "";
+    if (e)
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
+    ERR_clear_error();
+    return op_fail(st, OP_EINVALID, "%s%s%s", what, ebuf[0] ? ": " : "", ebuf);
+}
+
+static struct tls_pair *tls_pair_parse(const char *cert_pem, const char *key_pem,
+                                       struct op_status *st) {
+    struct tls_pair *p = xcalloc(1, sizeof(*p));
+    BIO *b = NULL;
+    if (!cert_pem || !key_pem || !*cert_pem || !*key_pem) {
+        op_fail(st, OP_EINVALID, "TLS certificate and key are both required");
+        goto fail;
+    }
+    b = BIO_new_mem_buf(cert_pem, -1);
+    p->leaf = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
+    if (!p->leaf) {
+        openssl_fail(st, "TLS certificate is not a PEM certificate");
+        goto fail;
+    }
+    p->chain = sk_X509_new_null();
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, no_password, NULL)) != NULL)
+        sk_X509_push(p->chain, x);
+    ERR_clear_error();   /* the loop ends with a "no start line" error */
+    BIO_free(b);
+    b = BIO_new_mem_buf(key_pem, -1);
+    p->key = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
+    if (!p->key) {
+        openssl_fail(st, "TLS key is not an unencrypted PEM private key");
+        goto fail;
+    }
+    if (X509_check_private_key(p->leaf, p->key) != 1) {
+        openssl_fail(st, "TLS key does not match the certificate");
+        goto fail;
+    }
+    BIO_free(b);
+    return p;
+fail:
+    BIO_free(b);
+    tls_pair_free(p);
+    return NULL;
+}
+
+/* Per handshake: serve the listener's current pair. */
+static int cert_cb(SSL *ssl, void *arg) {
+    struct listener *l = arg;
+    int ok = 0;
+    pthread_mutex_lock(&l->lock);
+    if (l->pair)
+        ok = SSL_use_cert_and_key(ssl, l->pair->leaf, l->pair->key, l->pair->chain, 1) == 1;
+    pthread_mutex_unlock(&l->lock);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+static int setup_ssl_ctx(struct listener *l, SSL_CTX *ctx) {
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* A default pair on the context too (never used once cert_cb has run). */
+    pthread_mutex_lock(&l->lock);
+    int ok = l->pair && SSL_CTX_use_cert_and_key(ctx, l->pair->leaf, l->pair->key,
+                                                 l->pair->chain, 1) == 1;
+    pthread_mutex_unlock(&l->lock);
+    if (!ok) {
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_CTX_set_cert_cb(ctx, cert_cb, l);
+    return 0;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static void session_free(struct session *s) {
+    if (!s)
+        return;
+    free(s->path);
+    free(s->query);
+    free(s->ctype);
+    free(s->body);
+    free(s->resp);
+    memset(s, 0, sizeof(*s));
+}
+
+static char *hdr_dup(struct lws *wsi, enum lws_token_indexes h) {
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0)
+        return xstrdup("");
+    char *v = xmalloc((size_t)n + 2);
+    if (lws_hdr_copy(wsi, v, n + 1, h) < 0)
+        v[0] = '\0';
+    return v;
+}
+
+/* Strict Content-Length: digits only. -1 = absent, -2 = malformed. */
+static long long content_length(struct lws *wsi) {
+    char v[32];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (n <= 0)
+        return -1;
+    if (n >= (int)sizeof(v) || lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+        return -2;
+    long long r = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || r > (LLONG_MAX - 9) / 10)
+            return -2;
+        r = r * 10 + (*p - '0');
+    }
+    return v[0] ? r : -2;
+}
+
+static int expects_continue(struct lws *wsi) {
+    char v[32];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_EXPECT);
+    if (n <= 0 || n >= (int)sizeof(v) || lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_EXPECT) < 0)
+        return 0;
+    return strncasecmp(v, "100-continue", 12) == 0;
+}
+
+static void respond(struct lws *wsi, struct session *s, int status, const char *ctype,
+                    char *body, size_t len, int close_after) {
+    free(s->resp);
+    s->status = status;
+    s->resp_ctype = ctype ? ctype : HTTP_CT_JSON;
+    s->resp = body;
+    s->resp_len = body ? len : 0;
+    s->resp_off = 0;
+    s->responding = 1;
+    s->headers_sent = 0;
+    s->close_after = close_after;
+    struct listener *l = lws_vhost_user(lws_get_vhost(wsi));
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)l->srv->io_timeout_s);
+    lws_callback_on_writable(wsi);
+}
+
+static void respond_error(struct lws *wsi, struct session *s, int status, const char *msg,
+                          int close_after) {
+    char *body = xasprintf("{\"error\":\"%s\",\"code\":%d}\n", msg, status);
+    respond(wsi, s, status, HTTP_CT_JSON, body, strlen(body), close_after);
+}
+
+static void dispatch(struct lws *wsi, struct listener *l, struct session *s) {
+    struct http_request rq = {
+        .method = METHOD_NAMES[s->method],
+        .path = s->path,
+        .query = s->query ? s->query : "",
+        .content_type = s->ctype ? s->ctype : "",
+        .body = s->body ? s->body : "",
+        .body_len = s->body_len,
+    };
+    struct http_response rs = {0};
+    l->handler(l->ud, &rq, &rs);
+    if (rs.status < 100 || rs.status > 599) {
+        free(rs.body);
+        log_error(l->srv->name, "handler gave no valid status", "path", s->path,
+                  LOG_INT("status", rs.status));
+        respond_error(wsi, s, 500, "internal error", 0);
+        return;
+    }
+    respond(wsi, s, rs.status, rs.content_type, rs.body, rs.body_len, 0);
+}
+
+static int on_http(struct lws *wsi, struct listener *l, struct session *s, const char *in,
+                   size_t len) {
+    char *uri = NULL;
+    int uri_len = 0;
+    session_free(s);
+    s->started = 1;
+    s->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+    if (s->method < 0 || s->method >= (int)(sizeof(METHOD_NAMES) / sizeof(METHOD_NAMES[0])))
+        return -1;
+    s->path = xstrndup(in ? in : "/", in ? len : 1);
+    s->query = hdr_dup(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    s->ctype = hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    s->content_length = content_length(wsi);
+    int wants_body = s->method == LWSHUMETH_POST || s->method == LWSHUMETH_PUT ||
+                     s->method == LWSHUMETH_PATCH;
+    if (s->content_length == -2) {
+        respond_error(wsi, s, 400, "malformed Content-Length", 1);
+        return 0;
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        (wants_body && s->content_length < 0)) {
+        respond_error(wsi, s, 411, "a request body needs a Content-Length", 1);
+        return 0;
+    }
+    if (s->content_length > (long long)l->max_body) {
+        log_warn(l->srv->name, "request body over the limit", "path", s->path,
+                 LOG_INT("content_length", s->content_length), LOG_INT("limit", l->max_body));
+        if (expects_continue(wsi) || s->content_length > (long long)l->max_body * DRAIN_FACTOR) {
+            respond_error(wsi, s, 413, "request body too large", 1);
+            return 0;
+        }
+        s->discard = 1;   /* read it, drop it, then answer 413 */
+    }
+    if (s->content_length > 0) {
+        s->body_started = time(NULL);
+        return 0;   /* LWS_CALLBACK_HTTP_BODY follows */
+    }
+    if (s->content_length == 0 && s->method == LWSHUMETH_POST)
+        return 0;   /* lws sends an empty HTTP_BODY + BODY_COMPLETION itself */
+    dispatch(wsi, l, s);
+    return 0;
+}
+
+static int on_body(struct lws *wsi, struct listener *l, struct session *s, const void *in,
+                   size_t len) {
+    if (!s->started || s->responding)
+        return 0;
+    if (time(NULL) - s->body_started > (time_t)(3 * l->srv->io_timeout_s)) {
+        log_warn(l->srv->name, "request body too slow, closing", "path", s->path);
+        return -1;
+    }
+    if (s->discard || !len)
+        return 0;
+    if (s->body_len + len > l->max_body) {   /* cannot happen with an honest Content-Length */
+        s->discard = 1;
+        return 0;
+    }
+    if (s->body_len + len + 1 > s->body_cap) {
+        size_t want = s->body_cap ? s->body_cap * 2 : 16 * 1024;
+        size_t limit = (size_t)s->content_length + 1;
+        while (want < s->body_len + len + 1)
+            want *= 2;
+        if (want > limit && limit >= s->body_len + len + 1)
+            want = limit;
+        s->body = xrealloc(s->body, want);
+        s->body_cap = want;
+    }
+    memcpy(s->body + s->body_len, in, len);
+    s->body_len += len;
+    s->body[s->body_len] = '\0';
+    (void)wsi;
+    return 0;
+}
+
+static int on_body_done(struct lws *wsi, struct listener *l, struct session *s) {
+    if (!s->started || s->responding)
+        return 0;
+    if (s->discard) {
+        respond_error(wsi, s, 413, "request body too large", 1);
+        return 0;
+    }
+    dispatch(wsi, l, s);
+    return 0;
+}
+
+static int finish(struct lws *wsi, struct session *s) {
+    int close_after = s->close_after;
+    session_free(s);
+    if (close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) {
+    if (!s->responding)
+        return 0;
+    if (!s->headers_sent) {
+        unsigned char hbuf[LWS_PRE + 1024];
+        unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
+        if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype,
+                                        (lws_filepos_t)s->resp_len, &p, end))
+            return -1;
+        if (s->close_after &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                         (const unsigned char *)"close", 5, &p, end))
+            return -1;
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        s->headers_sent = 1;
+        if (!s->resp_len)
+            return finish(wsi, s);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    size_t left = s->resp_len - s->resp_off;
+    size_t n = left < CHUNK ? left : CHUNK;
+    unsigned char *buf = l->srv->scratch + LWS_PRE;
+    memcpy(buf, s->resp + s->resp_off, n);
+    int final = n == left;
+    if (lws_write(wsi, buf, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+        return -1;
+    s->resp_off += n;
+    if (final)
+        return finish(wsi, s);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len) {
+    struct session *s = user;
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    struct listener *l = vh ? lws_vhost_user(vh) : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        /* user is the vhost's SSL_CTX, in the vhost */
+        l = in ? lws_vhost_user((struct lws_vhost *)in) : l;
+        if (!l || !l->tls)
+            return 0;
+        return setup_ssl_ctx(l, user) ? 1 : 0;
+    case LWS_CALLBACK_HTTP:
+        if (!l || !s)
+            return -1;
+        return on_http(wsi, l, s, in, len);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (!l || !s)
+            return -1;
+        return on_body(wsi, l, s, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!l || !s)
+            return -1;
+        return on_body_done(wsi, l, s);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!l || !s)
+            return -1;
+        return on_writeable(wsi, l, s);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        session_free(s);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+/* ":9443" | "host:port" | "[v6]:port" with host an IP literal. */
+static int parse_bind(const char *addr, struct listener *l, struct op_status *st) {
+    if (!addr || !*addr)
+        return op_fail(st, OP_EINVALID, "empty bind address");
+    const char *colon, *host = addr;
+    size_t hlen;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':')
+            return op_fail(st, OP_EINVALID, "bind address %s: expected [ipv6]:port", addr);
+        host = addr + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return op_fail(st, OP_EINVALID, "bind address %s: expected host:port or :port",
+                           addr);
+        hlen = (size_t)(colon - addr);
+    }
+    const char *ps = colon + 1;
+    long port = 0;
+    if (!*ps || strlen(ps) > 5)
+        return op_fail(st, OP_EINVALID, "bind address %s: bad port", addr);
+    for (const char *p = ps; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return op_fail(st, OP_EINVALID, "bind address %s: bad port", addr);
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535)
+        return op_fail(st, OP_EINVALID, "bind address %s: port out of range", addr);
+    if (hlen >= sizeof(l->iface))
+        return op_fail(st, OP_EINVALID, "bind address %s: host too long", addr);
+    memcpy(l->iface, host, hlen);
+    l->iface[hlen] = '\0';
+    unsigned char tmp[16];
+    if (l->iface[0]) {
+        if (inet_pton(AF_INET, l->iface, tmp) == 1)
+            l->ipv4_only = 1;
+        else if (inet_pton(AF_INET6, l->iface, tmp) != 1)
+            return op_fail(st, OP_EINVALID, "bind address %s: host must be an IP address",
+                           addr);
+    }
+    l->want_port = (int)port;
+    return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void tick_cb(lws_sorted_usec_list_t *sul) {
+    struct http_server *s = lws_container_of(sul, struct http_server, sul_tick);
+    if (s->tick)
+        s->tick(s->tick_ud);
+    lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
+}
+
+static void *service_main(void *arg) {
+    struct http_server *s = arg;
+    while (!atomic_load(&s->stop))
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+    return NULL;
+}
+
+static int create_vhost(struct http_server *s, struct listener *l, struct op_status *st) {
+    struct lws_context_creation_info vi;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        memset(&vi, 0, sizeof(vi));
+        vi.vhost_name = l->name;
+        vi.iface = l->iface[0] ? l->iface : NULL;
+        vi.port = l->want_port;
+        vi.protocols = s->protocols;
+        vi.user = l;
+        vi.keepalive_timeout = (int)s->keepalive_s;
+        vi.timeout_secs = s->io_timeout_s;
+        vi.timeout_secs_ah_idle = s->io_timeout_s;
+        vi.alpn = "http/1.1";
+        vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+        if (l->ipv4_only || attempt == 1)
+            vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        if (l->tls)
+            vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                          LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+        l->vh = lws_create_vhost(s->ctx, &vi);
+        if (l->vh)
+            return 0;
+        if (l->ipv4_only || l->iface[0])
+            break;   /* the any-address fallback to IPv4 only applies to ":port" */
+    }
+    return op_fail(st, OP_EIO, "cannot listen on %s port %d (%s): address in use or not "
+                   "local, or the TLS setup failed", l->iface[0] ? l->iface : "every address",
+                   l->want_port, l->name);
+}
+
+static int init_listener(struct http_server *s, struct listener *l,
+                         const struct http_listener_opts *o, size_t i, struct op_status *st) {
+    l->srv = s;
+    pthread_mutex_init(&l->lock, NULL);
+    snprintf(l->name, sizeof(l->name), "%s-%zu", o->name ? o->name : "http", i);
+    l->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+    l->handler = o->handler;
+    l->ud = o->ud;
+    if (!o->handler)
+        return op_fail(st, OP_EINVALID, "listener %s has no handler", l->name);
+    int rc = parse_bind(o->bind_address, l, st);
+    if (rc)
+        return rc;
+    if (o->cert_pem || o->key_pem) {
+        l->tls = 1;
+        l->pair = tls_pair_parse(o->cert_pem, o->key_pem, st);
+        if (!l->pair)
+            return st ? st->code : OP_EINVALID;
+    }
+    return 0;
+}
+
+struct http_server *http_server_start(const struct http_server_opts *opts, struct op_status *st) {
+    if (!opts || !opts->listeners || opts->n_listeners == 0 ||
+        opts->n_listeners > MAX_LISTENERS) {
+        op_fail(st, OP_EINVALID, "http server needs 1..%d listeners", MAX_LISTENERS);
+        return NULL;
+    }
+    pthread_once(&g_log_once, lws_log_init);
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    snprintf(s->name, sizeof(s->name), "%s", opts->name ? opts->name : "httpserver");
+    s->io_timeout_s = opts->io_timeout_s ? opts->io_timeout_s : HTTP_DEFAULT_IO_TIMEOUT_S;
+    s->keepalive_s = opts->keepalive_s ? opts->keepalive_s : HTTP_DEFAULT_KEEPALIVE_S;
+    s->tick = opts->tick;
+    s->tick_ud = opts->tick_ud;
+    s->tick_ms = opts->tick_ms ? opts->tick_ms : 5000;
+    atomic_init(&s->stop, 0);
+    s->protocols[0] = (struct lws_protocols){
+        .name = "http", .callback = callback, .per_session_data_size = sizeof(struct session)};
+    s->n = opts->n_listeners;
+    int any_tls = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (init_listener(s, &s->ls[i], &opts->listeners[i], i, st)) {
+            s->n = i + 1;
+            goto fail;
+        }
+        any_tls |= s->ls[i].tls;
+    }
+
+    struct lws_context_creation_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                 (any_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    ci.port = CONTEXT_PORT_NO_LISTEN;
+    ci.fd_limit_per_thread = FD_LIMIT;
+    ci.timeout_secs = s->io_timeout_s;
+    ci.max_http_header_data = 4096;
+    ci.alpn = "http/1.1";
+    ci.server_string = "tracing-operator";
+    ci.gid = -1;
+    ci.uid = -1;
+    s->ctx = lws_create_context(&ci);
+    if (!s->ctx) {
+        op_fail(st, OP_EIO, "cannot create the libwebsockets context");
+        goto fail;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (create_vhost(s, &s->ls[i], st))
+            goto fail;
+    if (s->tick)
+        lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
+    if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
+        op_fail(st, OP_EIO, "cannot start the server thread");
+        goto fail;
+    }
+    s->thread_started = 1;
+    for (size_t i = 0; i < s->n; i++)
+        log_info(s->name, "listening", "listener", s->ls[i].name,
+                 "address", opts->listeners[i].bind_address,
+                 LOG_INT("port", http_server_port(s, i)), "tls", s->ls[i].tls ? "true" : "false");
+    return s;
+fail:
+    http_server_stop(s);
+    return NULL;
+}
+
+int http_server_port(const struct http_server *s, size_t i) {
+    if (!s || i >= s->n || !s->ls[i].vh)
+        return -1;
+    return lws_get_vhost_listen_port(s->ls[i].vh);
+}
+
+int http_server_set_tls(struct http_server *s, size_t i, const char *cert_pem,
+                        const char *key_pem, struct op_status *st) {
+    if (!s || i >= s->n || !s->ls[i].tls)
+        return op_fail(st, OP_EINVALID, "listener %zu is not a TLS listener", i);
+    struct tls_pair *p = tls_pair_parse(cert_pem, key_pem, st);
+    if (!p)
+        return st ? st->code : OP_EINVALID;
+    struct listener *l = &s->ls[i];
+    pthread_mutex_lock(&l->lock);
+    struct tls_pair *old = l->pair;
+    l->pair = p;
+    pthread_mutex_unlock(&l->lock);
+    tls_pair_free(old);   /* connections that use it hold their own references */
+    return 0;
+}
+
+void http_server_stop(struct http_server *s) {
+    if (!s)
+        return;
+    if (s->thread_started) {
+        atomic_store(&s->stop, 1);
+        lws_cancel_service(s->ctx);
+        pthread_join(s->thread, NULL);
+    }
+    if (s->ctx) {
+        lws_sul_cancel(&s->sul_tick);
+        lws_context_destroy(s->ctx);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        tls_pair_free(s->ls[i].pair);
+        pthread_mutex_destroy(&s->ls[i].lock);
+    }
+    free(s);
+}
