@@ -1,0 +1,211 @@
+/* store.c - thread-safe "ns/name" -> json_t cache with mark-and-sweep relist (see store.h). */
+#include "controller/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/xalloc.h"
+#include "controller/strmap.h"
+
+struct entry {
+    json_t *obj;
+    unsigned epoch;
+};
+
+struct store {
+    pthread_rwlock_t lock;
+    struct strmap map;   /* key -> struct entry */
+    unsigned epoch;
+    int synced;
+};
+
+static void entry_free(void *p) {
+    struct entry *e = p;
+    if (!e)
+        return;
+    json_decref(e->obj);
+    free(e);
+}
+
+struct store *store_new(void) {
+    struct store *s = xcalloc(1, sizeof(*s));
+    pthread_rwlock_init(&s->lock, NULL);
+    strmap_init(&s->map, entry_free);
+    return s;
+}
+
+void store_free(struct store *s) {
+    if (!s)
+        return;
+    strmap_done(&s->map);
+    pthread_rwlock_destroy(&s->lock);
+    free(s);
+}
+
+int store_key_of(const json_t *obj, char *buf, size_t n) {
+    json_t *md = json_object_get(obj, "metadata");
+    const char *name = json_string_value(json_object_get(md, "name"));
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    if (!name || !*name)
+        return OP_EINVALID;
+    int w = ns && *ns ? snprintf(buf, n, "%s/%s", ns, name) : snprintf(buf, n, "%s", name);
+    return w < 0 || (size_t)w >= n ? OP_EINVALID : 0;
+}
+
+int store_put(struct store *s, json_t *obj, json_t **ret_old) {
+    char key[512];
+    if (ret_old)
+        *ret_old = NULL;
+    if (store_key_of(obj, key, sizeof(key)) < 0) {
+        json_decref(obj);
+        return OP_EINVALID;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    struct entry *e = strmap_get(&s->map, key);
+    if (e) {
+        if (ret_old)
+            *ret_old = e->obj;
+        else
+            json_decref(e->obj);
+        e->obj = obj;
+        e->epoch = s->epoch;
+    } else {
+        e = xmalloc(sizeof(*e));
+        e->obj = obj;
+        e->epoch = s->epoch;
+        strmap_put(&s->map, key, e);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return 0;
+}
+
+int store_remove(struct store *s, const char *key, json_t **ret_old) {
+    if (ret_old)
+        *ret_old = NULL;
+    pthread_rwlock_wrlock(&s->lock);
+    struct entry *e = strmap_get(&s->map, key);
+    if (!e) {
+        pthread_rwlock_unlock(&s->lock);
+        return OP_ENOTFOUND;
+    }
+    if (ret_old)
+        *ret_old = json_incref(e->obj);
+    strmap_del(&s->map, key);
+    pthread_rwlock_unlock(&s->lock);
+    return 0;
+}
+
+void store_replace_begin(struct store *s) {
+    pthread_rwlock_wrlock(&s->lock);
+    s->epoch++;
+    pthread_rwlock_unlock(&s->lock);
+}
+
+size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud) {
+    size_t n = 0, cap = 0;
+    char **keys = NULL;
+    json_t **objs = NULL;
+    pthread_rwlock_wrlock(&s->lock);
+    for (struct strmap_entry *it = strmap_first(&s->map); it; it = strmap_next(&s->map, it)) {
+        struct entry *e = it->val;
+        if (e->epoch == s->epoch)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            keys = xrealloc(keys, cap * sizeof(*keys));
+            objs = xrealloc(objs, cap * sizeof(*objs));
+        }
+        keys[n] = xstrdup(it->key);
+        objs[n] = json_incref(e->obj);
+        n++;
+    }
+    for (size_t i = 0; i < n; i++)
+        strmap_del(&s->map, keys[i]);
+    pthread_rwlock_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (cb)
+            cb(ud, keys[i], objs[i]);
+        json_decref(objs[i]);
+        free(keys[i]);
+    }
+    free(keys);
+    free(objs);
+    return n;
+}
+
+json_t *store_get(struct store *s, const char *key) {
+    pthread_rwlock_rdlock(&s->lock);
+    struct entry *e = strmap_get(&s->map, key);
+    json_t *o = e ? json_incref(e->obj) : NULL;
+    pthread_rwlock_unlock(&s->lock);
+    return o;
+}
+
+json_t *store_get_nn(struct store *s, const char *ns, const char *name) {
+    char key[512];
+    int w = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name)
+                      : snprintf(key, sizeof(key), "%s", name);
+    if (w < 0 || (size_t)w >= sizeof(key))
+        return NULL;
+    return store_get(s, key);
+}
+
+json_t *store_list(struct store *s, const char *ns) {
+    json_t *arr = json_array();
+    size_t nslen = ns ? strlen(ns) : 0;
+    pthread_rwlock_rdlock(&s->lock);
+    for (struct strmap_entry *it = strmap_first(&s->map); it; it = strmap_next(&s->map, it)) {
+        if (ns && (strncmp(it->key, ns, nslen) != 0 || it->key[nslen] != '/'))
+            continue;
+        json_array_append(arr, ((struct entry *)it->val)->obj);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return arr;
+}
+
+char **store_keys(struct store *s, size_t *ret_n) {
+    pthread_rwlock_rdlock(&s->lock);
+    size_t n = 0;
+    char **keys = xmalloc((s->map.len + 1) * sizeof(*keys));
+    for (struct strmap_entry *it = strmap_first(&s->map); it; it = strmap_next(&s->map, it))
+        keys[n++] = xstrdup(it->key);
+    pthread_rwlock_unlock(&s->lock);
+    *ret_n = n;
+    return keys;
+}
+
+size_t store_len(struct store *s) {
+    pthread_rwlock_rdlock(&s->lock);
+    size_t n = s->map.len;
+    pthread_rwlock_unlock(&s->lock);
+    return n;
+}
+
+void store_set_synced(struct store *s, int synced) {
+    pthread_rwlock_wrlock(&s->lock);
+    s->synced = synced;
+    pthread_rwlock_unlock(&s->lock);
+}
+
+int store_synced(struct store *s) {
+    pthread_rwlock_rdlock(&s->lock);
+    int v = s->synced;
+    pthread_rwlock_unlock(&s->lock);
+    return v;
+}
+
+void store_strip(json_t *obj) {
+    json_t *md = json_object_get(obj, "metadata");
+    if (!json_is_object(md))
+        return;
+    json_object_del(md, "managedFields");
+    json_t *ann = json_object_get(md, "annotations");
+    if (json_is_object(ann)) {
+        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+        if (json_object_size(ann) == 0)
+            json_object_del(md, "annotations");
+    }
+}

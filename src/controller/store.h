@@ -1,0 +1,57 @@
+/* store.h - an informer's cache: "namespace/name" -> the object (jansson), thread-safe.
+ *
+ * The store holds one reference to each object and treats it as immutable:
+ * readers get a NEW reference (json_incref under the lock) and must not modify
+ * it; to change an object, json_deep_copy it first. Writers are the informer
+ * threads; readers are workers and the webhook (through the lookups below).
+ *
+ * A relist replaces the content with mark and sweep: store_replace_begin(), one
+ * store_put() per listed item, then store_replace_end(), which removes what the
+ * list no longer had (reporting each removal to a callback). Keys are
+ * "ns/name", or "name" for cluster-scoped objects (client-go's key format). */
+#ifndef OP_CONTROLLER_STORE_H
+#define OP_CONTROLLER_STORE_H
+#include <jansson.h>
+#include <stddef.h>
+
+struct store;
+
+struct store *store_new(void);
+void store_free(struct store *s);   /* NULL-safe */
+
+/* Writes obj's key into buf; 0, or OP_EINVALID when metadata.name is missing
+ * (or the key does not fit). */
+int store_key_of(const json_t *obj, char *buf, size_t n);
+
+/* Inserts or replaces obj (the store takes the reference: obj is stolen, even on
+ * error). *ret_old (if not NULL) receives the previous object (new ref) or NULL.
+ * Returns 0, or OP_EINVALID for an object without metadata.name. */
+int store_put(struct store *s, json_t *obj, json_t **ret_old);
+/* Removes key; *ret_old (if not NULL) receives the removed object (new ref).
+ * Returns 0, or OP_ENOTFOUND. */
+int store_remove(struct store *s, const char *key, json_t **ret_old);
+
+typedef void (*store_removed_fn)(void *ud, const char *key, json_t *old /* borrowed */);
+void store_replace_begin(struct store *s);
+/* Removes every object not put since store_replace_begin(); calls cb (may be NULL)
+ * for each, outside the lock. Returns how many were removed. */
+size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud);
+
+/* new ref, or NULL when absent. */
+json_t *store_get(struct store *s, const char *key);
+json_t *store_get_nn(struct store *s, const char *ns, const char *name);
+/* new ref: array (new) of every object in ns (NULL = all), in no particular order. */
+json_t *store_list(struct store *s, const char *ns);
+/* new: array of the keys (caller frees each and the array); *ret_n the count. */
+char **store_keys(struct store *s, size_t *ret_n);
+size_t store_len(struct store *s);
+
+/* Set by the informer after its first complete list. */
+void store_set_synced(struct store *s, int synced);
+int store_synced(struct store *s);
+
+/* Slimming helpers for objects about to be cached: drops metadata.managedFields and
+ * the kubectl last-applied-configuration annotation (obj must not be shared). */
+void store_strip(json_t *obj);
+
+#endif
