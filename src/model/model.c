@@ -17,6 +17,7 @@
  * metadata and status are never touched. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,8 +215,10 @@ static void default_istio(json_t *spec) {
     def(i, "provider", json_string("otel-tracing"));
     json_t *s = existing(spec, "sampling");
     json_t *rate = s ? json_object_get(s, "rate") : NULL;
-    if (json_is_number(rate))
-        def(i, "samplingPercentage", json_real(json_number_value(rate) * 100.0));
+    /* an out-of-range rate is reported once, at sampling.rate */
+    if (json_is_number(rate) && json_number_value(rate) >= 0 && json_number_value(rate) <= 1)
+        def(i, "samplingPercentage",
+            json_real(round(json_number_value(rate) * 100.0 * 1e9) / 1e9));    /* 7, not 7.000000000000001 */
     def(i, "scope", json_string("namespace"));
     def(i, "meshRootNamespace", json_string("istio-system"));
 }

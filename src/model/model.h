@@ -43,6 +43,10 @@ double tm_get_num(const json_t *obj, const char *path, double dflt);    /* int o
 long long tm_get_int(const json_t *obj, const char *path, long long dflt);
 int tm_get_bool(const json_t *obj, const char *path, int dflt);
 
+/* Parses a Kubernetes quantity ("100m", "1Gi", "2", "1e3") into *out (bytes or
+ * cores). 0, or OP_EINVALID. */
+int tm_parse_quantity(const char *s, double *out);
+
 /* Appends to `policies` (a JSON array) the tail_sampling policies of
  * spec.sampling.rules[] (ordered by priority, lowest first; ties keep their
  * order) followed by spec.sampling.tail.policies[], each compiled with
