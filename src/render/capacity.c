@@ -7,7 +7,7 @@
  *   storage          = bytes/day x retention in days
  * The seed's example: 10000 rps x 20 spans x 1% x 2000 B x 86400 = 345.6 GB/day,
  * x 7 days = 2.4 TB. Tail sampling is not counted (it can only lower the figures,
- * and by how much depends on the traffic). Units in the summary are decimal (GB =
+ * and by how much depends on the traffic): the result then says beforeTailSampling. Units in the summary are decimal (GB =
  * 10^9 bytes), as in the seed. Pure. */
 #include "render/render_int.h"
 
@@ -122,7 +122,11 @@ json_t *render_capacity(const struct rctx *c) {
         json_object_set_new(o, "storageHuman", json_string(s_store));
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", %s over %s", s_store, ret);
     }
-    snprintf(buf + n, sizeof(buf) - (size_t)n, "; network %s/s (peak %s/s)", s_net, s_peak);
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; network %s/s (peak %s/s)", s_net, s_peak);
+    if (c->tail) {
+        json_object_set_new(o, "beforeTailSampling", json_true());
+        snprintf(buf + n, sizeof(buf) - (size_t)n, "; before tail sampling");
+    }
     json_object_set_new(o, "summary", json_string(buf));
     return o;
 }

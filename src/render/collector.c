@@ -340,14 +340,13 @@ static void processing(struct rctx *c, struct cfg *g, json_t *rx, int tail, int 
         push(ex, "kafka");
     }
     json_t *conns = analysis_connectors(c, g);
-    if (json_array_size(conns) && tail) {
-        /* RED metrics must count every span, not only the sampled ones */
-        pipeline(g, "traces/analysis", json_deep_copy(rx), procs_processing(redact, 0),
-                 json_deep_copy(conns));
-    } else if (json_array_size(conns)) {
+    int split = json_array_size(conns) && tail;
+    if (json_array_size(conns) && !tail)
         json_array_extend(ex, conns);
-    }
+    json_t *rx2 = split ? json_deep_copy(rx) : NULL;
     pipeline(g, "traces", rx, procs_processing(redact, tail), ex);
+    if (split) /* RED metrics must count every span, not only the sampled ones */
+        pipeline(g, "traces/analysis", rx2, procs_processing(redact, 0), json_deep_copy(conns));
     if (json_array_size(conns))
         pipeline(g, "metrics", conns, json_pack("[s, s]", "memory_limiter", "batch"),
                  json_pack("[s]", "prometheus"));

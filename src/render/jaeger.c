@@ -442,7 +442,7 @@ void render_jaeger(struct rctx *c) {
     }
     char cm[R_NAME_MAX];
     r_name(c, "jaeger-sampling", cm);
-    char *text = json_dumps(strategies, JSON_INDENT(2));
+    char *text = json_dumps(strategies, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     char *with_nl = xasprintf("%s\n", text);
     r_emit(c, r_configmap(c, cm, "jaeger", SAMPLING_KEY, with_nl));
     free(with_nl);

@@ -96,6 +96,7 @@ static json_t *tempo_container(const struct rctx *c) {
     json_object_set_new(ctr, "image",
                         json_string(r_str(c->spec, "backend.tempo.image", TM_DEFAULT_TEMPO_IMAGE)));
     json_t *args = json_pack("[s]", "-config.file=/conf/" CFG_KEY);
+    json_object_set_new(ctr, "args", args);
     const char *secret = r_str(c->spec, "backend.tempo.storage.s3.secretRef.name", NULL);
     if (s3 && secret) {
         json_array_append_new(args, json_string("-config.expand-env=true"));
@@ -105,7 +106,6 @@ static json_t *tempo_container(const struct rctx *c) {
                                       r_env_secret("S3_SECRET_ACCESS_KEY", secret,
                                                    "secret_access_key")));
     }
-    json_object_set_new(ctr, "args", args);
     json_object_set_new(ctr, "ports",
                         json_pack("[o, o, o]", r_port("http", 3200, NULL),
                                   r_port("otlp-grpc", 4317, NULL), r_port("otlp-http", 4318, NULL)));
