@@ -390,7 +390,10 @@ static char *image_tag(const char *image) {
     const char *colon = memchr(from, ':', n - (size_t)(from - image));
     if (!colon || colon + 1 >= image + n)
         return NULL;
-    return xstrndup(colon + 1, n - (size_t)(colon + 1 - image));
+    size_t tl = n - (size_t)(colon + 1 - image);
+    if (tl == 6 && !strncmp(colon + 1, "latest", 6))
+        return NULL;   /* "latest" names no version */
+    return xstrndup(colon + 1, tl);
 }
 
 static void owner_attrs(const struct mctx *m, json_t *attrs, int uids) {
@@ -649,6 +652,16 @@ static void tls_apply(struct mctx *m, const struct plan *p, json_t *env, json_t 
 
 /* ---- per-language agent env ------------------------------------------------- */
 
+/* Is `item` one of the sep-separated items of list? */
+static int has_item(const char *list, const char *item, char sep) {
+    size_t n = strlen(item);
+    for (const char *p = strstr(list, item); p; p = strstr(p + 1, item)) {
+        if ((p == list || p[-1] == sep) && (p[n] == '\0' || p[n] == sep))
+            return 1;
+    }
+    return 0;
+}
+
 /* Appends `add` to a plain variable (sep-separated) or creates it. -1 (skip) when
  * the variable comes from valueFrom. */
 static int env_extend(struct mctx *m, json_t *env, const char *container, const char *name,
@@ -662,7 +675,7 @@ static int env_extend(struct mctx *m, json_t *env, const char *container, const 
     if (!cur)
         return skip(m, "container %s sets %s with valueFrom: the agent cannot be added",
                     container, name);
-    if (strstr(cur, add))
+    if (has_item(cur, add, *sep))
         return 0;
     char *v = !*cur ? xstrdup(add)
                     : prepend ? xasprintf("%s%s%s", add, sep, cur) : xasprintf("%s%s%s", cur, sep, add);
@@ -754,7 +767,8 @@ static int fill_env(struct mctx *m, const struct plan *p, json_t *env, json_t *m
     struct sdk_cfg cfg;
     sdk_config(m, p, env, service, &cfg);
     env_add_plain(env, "OTEL_SERVICE_NAME", service);
-    if (cfg.endpoint) {
+    if (cfg.endpoint && !env_has(env, "OTEL_EXPORTER_OTLP_ENDPOINT")) {
+        /* the protocol only with our own endpoint: the user's may expect another */
         env_add_plain(env, "OTEL_EXPORTER_OTLP_ENDPOINT", cfg.endpoint);
         if (cfg.protocol)
             env_add_plain(env, "OTEL_EXPORTER_OTLP_PROTOCOL", cfg.protocol);
@@ -1379,7 +1393,9 @@ static void finish_skip(struct mctx *m, struct mutate_result *out, enum mutate_d
     free(status);
     json_decref(out->patch);
     out->patch = json_array();
-    annotation_ops(m, out->patch, kv);
+    const char *cur = str_at(m->pod_ann, MUTATE_ANN_STATUS);
+    if (!cur || strcmp(cur, json_string_value(json_object_get(kv, MUTATE_ANN_STATUS))))
+        annotation_ops(m, out->patch, kv);   /* re-admission of a skipped pod: no change */
     json_decref(kv);
     out->decision = d;
     set_str(&out->reason, reason);
