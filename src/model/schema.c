@@ -275,7 +275,7 @@ static const struct tm_field spec_fields[] = {
     OBJ("sampling", sampling_fields),
     OBJ("propagation", propagation_fields),
     OBJ("collector", collector_fields),
-    OBJ("backend", backend_fields),
+    {.name = "backend", .kind = TK_OBJECT, .flags = TF_REQUIRED, .fields = backend_fields},
     OBJ("istio", istio_fields),
     {.name = "services", .kind = TK_ARRAY, .flags = TF_LISTMAP,
      .item = ITEM(TK_OBJECT, .fields = service_fields)},

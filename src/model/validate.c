@@ -646,7 +646,7 @@ static void check_rule(struct vctx *v, const json_t *spec, const json_t *rule,
     if (json_is_number(rate_j) && rate == 0.0)
         diag_warn(v->d, rule_path, "rate 0 never keeps a trace; remove the %s instead",
                   list[0] == 'r' ? "rule" : "policy");
-    if (!text || !name || !(rate >= 0 && rate <= 1)) {
+    if (!text || !*text || !name || !(rate >= 0 && rate <= 1)) {
         free(rule_path);
         free(cond_path);
         return;     /* already reported by the schema pass */
