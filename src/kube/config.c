@@ -14,6 +14,7 @@ void kube_config_init(struct kube_config *cfg) { memset(cfg, 0, sizeof(*cfg)); }
 
 void kube_config_free(struct kube_config *cfg) {
     char *strs[] = {cfg->server, cfg->context, cfg->user, cfg->ns, cfg->origin, cfg->note,
+                    cfg->proxy_url,
                     cfg->token_file, cfg->ca_file, cfg->cert_file, cfg->key_file, cfg->ns_file,
                     cfg->ca_pem, cfg->cert_pem};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -195,6 +196,16 @@ static int parse_cluster(struct parse *P, const char *name) {
         return op_fail(P->st, OP_EINVALID, "%s: %s.insecure-skip-tls-verify: must be true or false",
                        P->origin, where);
     P->cfg->insecure_skip_tls_verify = json_is_true(ins);
+    const char *proxy, *sni;
+    if ((rc = opt_str(P, c, where, "proxy-url", &proxy)) < 0 ||
+        (rc = opt_str(P, c, where, "tls-server-name", &sni)) < 0)
+        return rc;
+    if (proxy && *proxy)
+        P->cfg->proxy_url = xstrdup(proxy);
+    if (sni && *sni)
+        P->cfg->note = xasprintf("%s.tls-server-name (cluster \"%s\") is not supported and is "
+                                 "ignored: the server certificate must match the server URL",
+                                 where, name);
     return file_or_data(P, c, where, "certificate-authority", &P->cfg->ca_file, &P->cfg->ca_pem,
                         &P->cfg->ca_len);
 }

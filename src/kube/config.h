@@ -41,6 +41,7 @@ struct kube_config {
     char *key_pem;       /* secret: never log it */
     size_t key_len;
     int insecure_skip_tls_verify;
+    char *proxy_url;     /* the cluster's proxy-url, or NULL (then libcurl honours $HTTPS_PROXY) */
 };
 
 /* The functions below that fill a config need an initialized one (init or

@@ -24,6 +24,7 @@ struct curl_transport {
     struct kube_transport base;   /* first: the vtable pointer */
     CURL *h;
     char *server;
+    char *proxy;                  /* NULL = libcurl's default ($HTTPS_PROXY, $NO_PROXY) */
     char *ca, *cert, *key;        /* PEM bytes (key is secret) */
     size_t ca_len, cert_len, key_len;
     int insecure;
@@ -126,6 +127,8 @@ static void set_request(struct curl_transport *t, const struct kube_http_request
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, KEEPALIVE_IDLE_S);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, KEEPALIVE_INTVL_S);
+    if (t->proxy)
+        curl_easy_setopt(h, CURLOPT_PROXY, t->proxy);
     if (t->http2)
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     if (req->stream) {
@@ -187,6 +190,7 @@ static void curl_destroy(struct kube_transport *base) {
         return;
     curl_easy_cleanup(t->h);
     free(t->server);
+    free(t->proxy);
     free(t->ca);
     free(t->cert);
     wipe(t->key, t->key_len);
@@ -223,6 +227,7 @@ struct kube_transport *kube_transport_curl_new(const struct kube_config *cfg,
     t->base.ops = &curl_ops;
     t->h = h;
     t->server = xstrdup(cfg->server);
+    t->proxy = cfg->proxy_url ? xstrdup(cfg->proxy_url) : NULL;
     t->ca = dup_bytes(cfg->ca_pem, cfg->ca_len);
     t->ca_len = cfg->ca_len;
     t->cert = dup_bytes(cfg->cert_pem, cfg->cert_len);

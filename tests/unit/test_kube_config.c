@@ -37,6 +37,8 @@ static void token_current_context(void **state) {
     assert_string_equal(cfg.token, "dev-token-123");
     assert_null(cfg.token_file);
     assert_false(cfg.insecure_skip_tls_verify);
+    assert_null(cfg.proxy_url);
+    assert_null(cfg.note);
     /* relative to the kubeconfig's directory, not the working directory */
     char want[4096];
     snprintf(want, sizeof(want), "%s", tu_path("tests/fixtures/kube/ca.crt"));
@@ -65,6 +67,9 @@ static void context_override_insecure_token_file(void **state) {
     assert_null(cfg.token);
     assert_string_equal(cfg.token_file, "/var/run/prod-token");
     assert_null(cfg.ca_file);
+    assert_string_equal(cfg.proxy_url, "http://proxy.corp:3128");
+    assert_non_null(cfg.note);   /* tls-server-name is not silently dropped */
+    assert_non_null(strstr(cfg.note, "tls-server-name (cluster \"prod-cluster\") is not supported"));
     kube_config_free(&cfg);
 }
 
