@@ -13,7 +13,36 @@
 struct rec {
     struct child c;
     unsigned epoch;
+    unsigned long long rv;   /* numeric resourceVersion, 0 when not a number */
 };
+
+/* resourceVersions are opaque, but every API server makes them decimal integers
+ * (etcd revisions); when both are numbers an older one never replaces a newer. */
+static unsigned long long rv_number(const json_t *obj) {
+    const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                                      "resourceVersion"));
+    if (!s || !*s || strlen(s) > 19)
+        return 0;
+    unsigned long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    return v;
+}
+
+static int str_eq(const char *a, const char *b) {
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Did anything the reconciler looks at change? */
+static int child_differs(const struct child *a, const struct child *b) {
+    return !str_eq(a->owner, b->owner) || strcmp(a->hash, b->hash) != 0 ||
+           a->deleting != b->deleting || a->workload != b->workload || a->want != b->want ||
+           a->ready != b->ready || a->updated != b->updated || a->generation != b->generation ||
+           a->observed_generation != b->observed_generation;
+}
 
 struct children {
     pthread_mutex_t mu;
@@ -207,10 +236,21 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
         *ret_old_owner = NULL;
     if (child_from_object(obj, &c) < 0)
         return OP_EINVALID;
+    unsigned long long rv = rv_number(obj);
     char *key = child_key(c.api_version, c.kind, c.ns, c.name);
+    int changed = 1;
     pthread_mutex_lock(&cc->mu);
+    unsigned epoch = kind_epoch(cc, c.api_version, c.kind);
     struct rec *r = strmap_get(&cc->map, key);
+    if (r && rv && r->rv > rv) {   /* an older version than we have: keep ours */
+        r->epoch = epoch;
+        pthread_mutex_unlock(&cc->mu);
+        free(key);
+        child_done(&c);
+        return 0;
+    }
     if (r) {
+        changed = child_differs(&r->c, &c);
         if (ret_old_owner && r->c.owner)
             *ret_old_owner = xstrdup(r->c.owner);
         if (r->c.owner)
@@ -221,7 +261,8 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
         strmap_put(&cc->map, key, r);
     }
     r->c = c;
-    r->epoch = kind_epoch(cc, c.api_version, c.kind);
+    r->epoch = epoch;
+    r->rv = rv;
     if (c.owner) {
         owner_add(cc, c.owner, key);
         if (ret_owner)
@@ -229,7 +270,7 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
     }
     pthread_mutex_unlock(&cc->mu);
     free(key);
-    return 0;
+    return changed;
 }
 
 int children_remove(struct children *cc, const json_t *obj, char **ret_owner) {

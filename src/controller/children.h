@@ -55,7 +55,10 @@ void children_free(struct children *cc);   /* NULL-safe */
 
 /* Upserts obj (borrowed). *ret_owner / *ret_old_owner (if not NULL) receive new
  * strings naming the owner now and before (NULL when none), so the caller can
- * enqueue both. Returns 0 or OP_EINVALID. */
+ * enqueue both. Returns 1 when the child is new or something a reconcile looks at
+ * changed (owner, hash, deleting, readiness), 0 when not (or when obj is older than
+ * the cached version, by numeric resourceVersion: then nothing is replaced), or
+ * OP_EINVALID. */
 int children_put(struct children *cc, const json_t *obj, char **ret_owner, char **ret_old_owner);
 /* Removes obj (borrowed; matched by apiVersion/kind/ns/name). *ret_owner as above. */
 int children_remove(struct children *cc, const json_t *obj, char **ret_owner);

@@ -91,7 +91,7 @@ static int do_list(struct informer *inf) {
     int rc = kube_list(inf->client, &inf->cfg.ref, &lo, &list, &st);
     if (rc < 0) {
         log_warn("informer", "list failed, will retry", "resource", inf->cfg.name,
-                 "err", op_errname(rc), LOG_INT("http", st.http), "msg", st.msg);
+                 "err", op_errname(rc), LOG_INT("http", st.http), "detail", st.msg);
         return rc;
     }
     const struct informer_handler *h = &inf->cfg.handler;
@@ -164,7 +164,7 @@ static int do_watch(struct informer *inf) {
     }
     if (rc < 0) {
         log_warn("informer", "watch failed, will resume", "resource", inf->cfg.name,
-                 "err", op_errname(rc), LOG_INT("http", st.http), "msg", st.msg);
+                 "err", op_errname(rc), LOG_INT("http", st.http), "detail", st.msg);
         restarted(inf, INFORMER_RESTART_ERROR);
         return rc;
     }

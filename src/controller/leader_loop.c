@@ -92,7 +92,7 @@ int leader_loop_tick(struct leader_loop *ll) {
     int rc = kube_get(ll->client, &ref, &lease, &st);
     if (rc < 0 && rc != OP_ENOTFOUND) {
         log_warn("leader", "cannot read the lease, will retry", "lease", ll->le.name,
-                 "err", op_errname(rc), "msg", st.msg);
+                 "err", op_errname(rc), "detail", st.msg);
         goto check;
     }
     json_t *body = NULL;
@@ -110,7 +110,7 @@ int leader_loop_tick(struct leader_loop *ll) {
             json_decref(written);
             if (rc != OP_ECONFLICT && rc != OP_EALREADY)
                 log_warn("leader", "cannot write the lease, will retry", "lease", ll->le.name,
-                         "err", op_errname(rc), "msg", st.msg);
+                         "err", op_errname(rc), "detail", st.msg);
         }
         json_decref(body);
     }
@@ -174,7 +174,7 @@ void leader_loop_stop_and_release(struct leader_loop *ll) {
             log_info("leader", "released the lease", "lease", ll->le.name);
         else
             log_warn("leader", "cannot release the lease", "lease", ll->le.name,
-                     "err", op_errname(rc), "msg", st.msg);
+                     "err", op_errname(rc), "detail", st.msg);
         json_decref(body);
     }
     ll->le.leading = 0;

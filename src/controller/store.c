@@ -82,6 +82,47 @@ int store_put(struct store *s, json_t *obj, json_t **ret_old) {
     return 0;
 }
 
+static unsigned long long rv_number(const json_t *obj) {
+    const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                                      "resourceVersion"));
+    if (!s || !*s || strlen(s) > 19)
+        return 0;
+    unsigned long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    return v;
+}
+
+int store_put_if_newer(struct store *s, json_t *obj) {
+    char key[512];
+    if (store_key_of(obj, key, sizeof(key)) < 0) {
+        json_decref(obj);
+        return OP_EINVALID;
+    }
+    unsigned long long rv = rv_number(obj);
+    pthread_rwlock_wrlock(&s->lock);
+    struct entry *e = strmap_get(&s->map, key);
+    if (e && rv && rv_number(e->obj) > rv) {
+        e->epoch = s->epoch;
+        pthread_rwlock_unlock(&s->lock);
+        json_decref(obj);
+        return 0;
+    }
+    if (e) {
+        json_decref(e->obj);
+    } else {
+        e = xmalloc(sizeof(*e));
+        strmap_put(&s->map, key, e);
+    }
+    e->obj = obj;
+    e->epoch = s->epoch;
+    pthread_rwlock_unlock(&s->lock);
+    return 1;
+}
+
 int store_remove(struct store *s, const char *key, json_t **ret_old) {
     if (ret_old)
         *ret_old = NULL;

@@ -27,6 +27,11 @@ int store_key_of(const json_t *obj, char *buf, size_t n);
  * error). *ret_old (if not NULL) receives the previous object (new ref) or NULL.
  * Returns 0, or OP_EINVALID for an object without metadata.name. */
 int store_put(struct store *s, json_t *obj, json_t **ret_old);
+/* Like store_put, but keeps the cached object when it is newer than obj (both
+ * resourceVersions decimal and the cached one larger): e.g. a status-patch response
+ * put into the cache must not be overwritten by a late, older watch event.
+ * Returns 1 when obj was stored, 0 when dropped, OP_EINVALID as store_put. */
+int store_put_if_newer(struct store *s, json_t *obj);
 /* Removes key; *ret_old (if not NULL) receives the removed object (new ref).
  * Returns 0, or OP_ENOTFOUND. */
 int store_remove(struct store *s, const char *key, json_t **ret_old);
