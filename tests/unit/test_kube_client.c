@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,24 @@ static void metrics_format(void **state) {
     strbuf_free(&b);
 }
 
+static void *hammer(void *arg) {
+    for (int i = 0; i < 20000; i++)
+        kube_metrics_add(arg, KUBE_VERB_LIST, 200);
+    return NULL;
+}
+
+/* One struct shared by the clients of several threads loses no count. */
+static void metrics_threads(void **state) {
+    struct kube_metrics *m = calloc(1, sizeof(*m));
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, hammer, m);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(kube_metrics_get(m, KUBE_VERB_LIST, 200), 80000);
+    free(m);
+}
+
 /* The fake itself: a mismatched request is reported, not silently answered. */
 static void fake_reports_mismatch(void **state) {
     struct fake_transport *f = fake_transport_new();
@@ -518,6 +537,7 @@ int main(void) {
         cmocka_unit_test(token_rotation),
         cmocka_unit_test(size_cap_transport_error_bad_json),
         cmocka_unit_test(metrics_format),
+        cmocka_unit_test(metrics_threads),
         cmocka_unit_test(fake_reports_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
