@@ -429,6 +429,10 @@ static int parse_list(struct parser *p, struct cond *c) {
             perr(p, p->tok.col, "empty list: write at least one value");
             return -1;
         }
+        if (p->tok.kind == T_EOF) {
+            perr(p, open_col, "the '[' here is not closed with ']'");
+            return -1;
+        }
         if (c->nlist == cap) {
             cap = cap ? cap * 2 : 4;
             c->list = xrealloc(c->list, cap * sizeof(*c->list));
