@@ -178,7 +178,9 @@ void leader_loop_stop_and_release(struct leader_loop *ll) {
         json_decref(body);
     }
     ll->le.leading = 0;
-    publish(ll, was);
+    atomic_store(&ll->leading, 0);
+    if (was && ll->cb.stopped)
+        ll->cb.stopped(ll->cb.ud);
 }
 
 char *leader_make_identity(void) {
