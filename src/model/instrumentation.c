@@ -192,57 +192,10 @@ int tinst_sampler_arg_check(const char *type, const char *arg, char *err, size_t
     return 0;
 }
 
-int k8s_quantity_parse(const char *s, double *ret) {
-    if (!s || !*s)
-        return -1;
-    const char *p = s;
-    if (*p == '+')
-        p++;
-    const char *num = p;
-    int digits = 0;
-    while (isdigit((unsigned char)*p)) {
-        p++;
-        digits++;
-    }
-    if (*p == '.') {
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            p++;
-            digits++;
-        }
-    }
-    if (!digits || p - num > 64)
-        return -1;
-    char nbuf[80];
-    memcpy(nbuf, num, (size_t)(p - num));
-    nbuf[p - num] = '\0';
-    double v = strtod(nbuf, NULL);
-    static const struct { const char *suf; double mul; } sufs[] = {
-        {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0},
-        {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0},
-        {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9},
-        {"T", 1e12}, {"P", 1e15}, {"E", 1e18}, {"", 1.0},
-    };
-    if ((*p == 'e' || *p == 'E') && p[1] && (isdigit((unsigned char)p[1]) || p[1] == '-' ||
-                                             p[1] == '+')) {
-        const char *q = p + 1;
-        int neg = 0;
-        if (*q == '+' || *q == '-')
-            neg = *q++ == '-';
-        long long e;
-        if (parse_posint(q, &e) || e > 308)
-            return -1;
-        v *= pow(10.0, neg ? -(double)e : (double)e);
-    } else {
-        size_t i;
-        for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++)
-            if (!strcmp(p, sufs[i].suf))
-                break;
-        if (i == sizeof(sufs) / sizeof(sufs[0]))
-            return -1;
-        v *= sufs[i].mul;
-    }
-    if (!isfinite(v) || v < 0)
+/* A quantity that is well-formed, finite and not negative (tm_parse_quantity). */
+static int quantity_ok(const char *s, double *ret) {
+    double v;
+    if (tm_parse_quantity(s, &v) || !isfinite(v) || v < 0)
         return -1;
     *ret = v;
     return 0;
@@ -469,7 +422,7 @@ static void validate_quantity_map(struct vctx *v, const json_t *m, const char *p
         char *p = xasprintf("%s.%s", path, k);
         double d;
         if (json_is_string(q)) {
-            if (k8s_quantity_parse(json_string_value(q), &d))
+            if (quantity_ok(json_string_value(q), &d))
                 diag_error(v->d, p, "\"%s\" is not a quantity (e.g. 100m, 64Mi)",
                            json_string_value(q));
         } else if (json_is_number(q)) {
@@ -484,7 +437,7 @@ static void validate_quantity_map(struct vctx *v, const json_t *m, const char *p
 
 static double quantity_of(const json_t *q) {
     double d = -1;
-    if (json_is_string(q) && k8s_quantity_parse(json_string_value(q), &d))
+    if (json_is_string(q) && quantity_ok(json_string_value(q), &d))
         return -1;
     if (json_is_number(q))
         d = json_number_value(q);
@@ -675,6 +628,9 @@ static void validate_resource(struct vctx *v, const json_t *spec) {
             char *p = xasprintf("spec.resource.attributes.%s", k);
             if (!*k)
                 diag_error(v->d, p, "attribute name must not be empty");
+            else if (strpbrk(k, ",;=%\"\\$ \t\n"))
+                diag_error(v->d, p, "attribute name must not contain spaces or any of , ; = %% "
+                                    "\" \\ $");
             if (!json_is_string(val))
                 diag_error(v->d, p, "must be a string");
             free(p);

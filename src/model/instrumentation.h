@@ -65,11 +65,6 @@ int tinst_sampler_arg_check(const char *type, const char *arg, char *err, size_t
 /* Is p one of the propagator names (w3c_tracecontext accepted as an alias)? */
 int tinst_propagator_valid(const char *p);
 
-/* Parses a Kubernetes resource quantity ("100m", "64Mi", "1.5", "2e3", "1G")
- * into its value (cores for cpu, bytes for memory). 0 or -1 when malformed,
- * negative, or not finite. */
-int k8s_quantity_parse(const char *s, double *ret);
-
 /* Parses an Instrumentation/TracingModel reference "name" or "ns/name". With no
  * namespace in ref, *ns_out is default_ns. Writes NUL-terminated copies into
  * the buffers (each at least 254 bytes). 0, or -1 when ref is malformed (a part

@@ -862,7 +862,7 @@ struct res_sum {
 
 static double qty(const json_t *q) {
     double d;
-    if (json_is_string(q) && !k8s_quantity_parse(json_string_value(q), &d))
+    if (json_is_string(q) && !tm_parse_quantity(json_string_value(q), &d) && isfinite(d) && d >= 0)
         return d;
     if (json_is_number(q) && json_number_value(q) >= 0)
         return json_number_value(q);
