@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check-dockerfile.sh - checks the Dockerfile without a container engine:
 #   1. every COPY source (not --from) exists in the repository and is not excluded by
-#      .dockerignore (every file under it that git tracks is sent in the build context);
+#      .dockerignore (every file under it is sent in the build context);
 #   2. the build stage installs the -dev package of every pkg-config module CMakeLists.txt
 #      needs, plus cmake, pkg-config and a compiler;
 #   3. for the binary (--binary PATH, and/or the one --build makes): every library it
@@ -9,7 +9,8 @@
 #      library ldd resolves comes from that package list or its dependencies (from dpkg),
 #      libc6 being the base image's; sanitizer runtimes (ASan/UBSan builds) are ignored;
 #   4. --build: runs the build stage's RUN commands on this machine in a temporary copy of
-#      exactly what the build stage COPYs, so a Dockerfile missing a file fails here.
+#      exactly what the build stage COPYs from the working tree (as docker build would),
+#      so a Dockerfile missing a file fails here.
 # Usage: check-dockerfile.sh [--binary PATH] [--build] [--dockerfile PATH]
 # Exit 0 when every check passes; each failure is printed as "check-dockerfile: FAIL: ...".
 set -euo pipefail
@@ -120,12 +121,16 @@ def excluded(path):
         if any(fnmatch.fnmatchcase(p, pat) and p.count("/") == pat.count("/") for p in prefixes):
             verdict = not neg
     return verdict
-r = subprocess.run(["git", "-C", root, "ls-files"], capture_output=True, text=True)
-if r.returncode == 0 and r.stdout.strip():
-    tracked = r.stdout.split()
-else:  # not a git checkout: every file on disk
-    tracked = [os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root)
-               if "/.git" not in d for f in fs]
+def files_under(rel):
+    """Files a build context sends for a COPY source: what is on disk, as docker reads it."""
+    p = os.path.join(root, rel)
+    if os.path.isfile(p):
+        return [os.path.normpath(rel)]
+    out = []
+    for d, _, fs in os.walk(p):
+        for f in fs:
+            out.append(os.path.relpath(os.path.join(d, f), root))
+    return sorted(out)
 copies = []
 for st in stages:
     for instr, rest in st["instrs"]:
@@ -140,7 +145,7 @@ for st in stages:
                 fail("%s %s: source does not exist in the repository" % (instr, src))
                 continue
             rel = os.path.normpath(src)
-            files = [f for f in tracked if f == rel or f.startswith(rel.rstrip("/") + "/")] or [rel]
+            files = files_under(rel) or [rel]
             bad = [f for f in files if excluded(f)]
             if bad:
                 fail("%s %s: excluded by .dockerignore: %s" % (instr, src, ", ".join(bad[:5])))
@@ -160,18 +165,32 @@ if build_stage is None:
     sys.exit(1)
 bpkgs = set(apt_packages(build_stage))
 
-def dpkg_owner(path):
-    cands = {path, os.path.realpath(path)}
+_owner_cache = {}
+def _variants(path):
+    cands = [path, os.path.realpath(path)]
     for c in list(cands):
-        if c.startswith("/usr/"):
-            cands.add(c[4:])
-        else:
-            cands.add("/usr" + c)
-    for c in cands:
-        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":")[0].split(",")[0].strip()
-    return None
+        cands.append(c[4:] if c.startswith("/usr/") else "/usr" + c)
+    return list(dict.fromkeys(cands))
+
+def dpkg_owner(path):
+    """Debian package shipping path (merged /usr aware), or None; one dpkg call per batch."""
+    if path not in _owner_cache:
+        prime_owners([path])
+    return _owner_cache[path]
+
+def prime_owners(paths):
+    todo = [p for p in paths if p not in _owner_cache]
+    if not todo:
+        return
+    variants = {p: _variants(p) for p in todo}
+    allv = sorted({v for vs in variants.values() for v in vs})
+    r = subprocess.run(["dpkg", "-S"] + allv, capture_output=True, text=True)
+    owner_of = {}
+    for line in r.stdout.splitlines():
+        pkgs, _, f = line.partition(": ")
+        owner_of[f.strip()] = pkgs.split(",")[0].split(":")[0].strip()
+    for p, vs in variants.items():
+        _owner_cache[p] = next((owner_of[v] for v in vs if v in owner_of), None)
 
 cm = open(os.path.join(root, "CMakeLists.txt"), encoding="utf-8").read()
 # Options the build stage switches off (-DX=OFF) drop their if(X) ... endif() blocks.
@@ -226,8 +245,8 @@ if do_build:
             d = os.path.join(tmp, dest)
             if os.path.isdir(s):
                 rel = os.path.normpath(src)
-                for f in tracked:
-                    if f.startswith(rel + "/"):
+                for f in files_under(rel):
+                    if not excluded(f):
                         out = os.path.join(d, f[len(rel) + 1:])
                         os.makedirs(os.path.dirname(out), exist_ok=True)
                         shutil.copy2(os.path.join(root, f), out)
@@ -270,36 +289,35 @@ BASE = {"libc6"}  # glibc: in every Debian base image
 SANITIZER = re.compile(r"^lib(asan|ubsan|tsan|lsan|hwasan)\.so")
 
 def installed_closure(pkgs):
-    provides = {}
-    for l in subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Provides}\n"],
-                            capture_output=True, text=True).stdout.splitlines():
-        name, _, prov = l.partition("\t")
+    """pkgs and everything they Depend/Pre-Depend on, from dpkg's database (one call)."""
+    deps, provides = {}, {}
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Depends},${Pre-Depends}\t${Provides}\n"],
+                         capture_output=True, text=True).stdout
+    for l in out.splitlines():
+        name, dep, prov = (l.split("\t") + ["", ""])[:3]
+        deps[name] = dep
         for p in prov.split(","):
             p = p.strip().split(" ")[0].split(":")[0]
             if p:
                 provides.setdefault(p, name)
+    def resolve(p):
+        return p if p in deps else provides.get(p)
     seen, todo = set(), list(pkgs)
     while todo:
         p = todo.pop()
-        if p in seen:
+        real = resolve(p)
+        if real is None:
+            if p in pkgs:
+                fail("runtime package %s is not a Debian package installed here (dpkg-query)" % p)
             continue
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", p],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            if p in provides:
-                todo.append(provides[p])
-                continue
-            fail("runtime package %s is not a Debian package known here (dpkg-query)" % p)
+        if real in seen:
             continue
-        seen.add(p)
-        for dep in r.stdout.split(","):
+        seen.add(real)
+        for dep in deps[real].split(","):
             alts = [a.strip().split(" ")[0].split(":")[0] for a in dep.split("|") if a.strip()]
             for a in alts:
-                if subprocess.run(["dpkg-query", "-W", a], capture_output=True).returncode == 0:
+                if resolve(a):
                     todo.append(a)
-                    break
-                if a in provides:
-                    todo.append(provides[a])
                     break
     return seen
 
@@ -345,6 +363,7 @@ for b in binaries:
                  % (b, n, owner))
         else:
             ok("%s -> %s (runtime stage)" % (n, owner))
+    prime_owners(list(transitive.values()))
     for n, path in sorted(transitive.items()):
         owner = dpkg_owner(path)
         if owner is None:

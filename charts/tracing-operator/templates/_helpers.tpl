@@ -56,15 +56,23 @@ app.kubernetes.io/part-of: tracing-operator
 {{- end -}}
 
 {{- define "tracing-operator.leaderElectionId" -}}
-{{- default (printf "%s-leader" (include "tracing-operator.fullname" .)) .Values.leaderElection.id -}}
+{{- default (include "tracing-operator.suffixed" (list . "-leader")) .Values.leaderElection.id -}}
+{{- end -}}
+
+{{/* The full name + a suffix, the full name shortened so the suffix always fits in 63. */}}
+{{- define "tracing-operator.suffixed" -}}
+{{- $root := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- $base := include "tracing-operator.fullname" $root | trunc (int (sub 63 (len $suffix))) | trimSuffix "-" -}}
+{{- printf "%s%s" $base $suffix -}}
 {{- end -}}
 
 {{- define "tracing-operator.webhookServiceName" -}}
-{{- printf "%s-webhook" (include "tracing-operator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "tracing-operator.suffixed" (list . "-webhook") -}}
 {{- end -}}
 
 {{- define "tracing-operator.metricsServiceName" -}}
-{{- printf "%s-metrics" (include "tracing-operator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "tracing-operator.suffixed" (list . "-metrics") -}}
 {{- end -}}
 
 {{/* The Secret holding the serving certificate (tls.crt, tls.key, ca.crt). */}}
@@ -72,7 +80,7 @@ app.kubernetes.io/part-of: tracing-operator
 {{- if eq .Values.webhook.certMode "secret" -}}
 {{- required "webhook.secret.name is required with webhook.certMode=secret" .Values.webhook.secret.name -}}
 {{- else -}}
-{{- printf "%s-webhook-cert" (include "tracing-operator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "tracing-operator.suffixed" (list . "-webhook-cert") -}}
 {{- end -}}
 {{- end -}}
 
