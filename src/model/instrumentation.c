@@ -445,7 +445,7 @@ static double quantity_of(const json_t *q) {
 }
 
 static void validate_resources(struct vctx *v, const json_t *r, const char *path) {
-    static const char *const keys[] = {"limits", "requests", "claims", NULL};
+    static const char *const keys[] = {"limits", "requests", NULL};
     if (!r)
         return;
     if (!json_is_object(r)) {
