@@ -18,6 +18,7 @@
 #include "render/render_int.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,20 +35,31 @@ struct actx {
     char sel[3 * R_NAME_MAX]; /* label matchers of this model's collector series */
 };
 
-static json_t *rule(const struct actx *a, const char *alert, char *expr, const char *for_,
-                    const char *severity, char *summary, char *description) {
-    json_t *r = json_object();
-    json_object_set_new(r, "alert", json_string(alert));
-    json_object_set_new(r, "expr", json_string(expr));
-    json_object_set_new(r, "for", json_string(for_));
-    json_object_set_new(r, "labels", json_pack("{s:s, s:s}", "severity", severity,
-                                               "tracing_model", a->c->owner));
-    json_object_set_new(r, "annotations", json_pack("{s:s, s:s}", "summary", summary,
-                                                    "description", description));
-    free(expr);
-    free(summary);
-    free(description);
-    return r;
+/* new ref: printf into a JSON string (a stack buffer; the heap only for longer text). */
+static json_t *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static json_t *fmt(const char *f, ...) {
+    char buf[4096];
+    va_list ap;
+    va_start(ap, f);
+    int n = vsnprintf(buf, sizeof(buf), f, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof(buf))
+        return r_s(buf);
+    va_start(ap, f);
+    char *s = xvasprintf(f, ap);
+    va_end(ap);
+    json_t *j = r_s(s);
+    free(s);
+    return j;
+}
+
+/* expr, summary and description are stolen. */
+static json_t *rule(const struct actx *a, const char *alert, json_t *expr, const char *for_,
+                    const char *severity, json_t *summary, json_t *description) {
+    return r_kv("alert", r_s(alert), "expr", expr, "for", r_s(for_), "labels",
+                r_kv("severity", r_s(severity), "tracing_model", r_s(a->c->owner), NULL),
+                "annotations", r_kv("summary", summary, "description", description, NULL),
+                NULL);
 }
 
 /* "95" for 0.95, "99_9" for 0.999 (alert names allow [A-Za-z0-9_]). */
@@ -82,12 +94,12 @@ static void red_rules(const struct actx *a, json_t *rules) {
         json_array_append_new(
             rules,
             rule(a, alert,
-                 xasprintf("histogram_quantile(%s, sum by (service_name, le) (rate(" DURATION_BUCKET
+                 fmt("histogram_quantile(%s, sum by (service_name, le) (rate(" DURATION_BUCKET
                            "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %lld",
                            pv, a->sel, (long long)ms),
                  "5m", "warning",
-                 xasprintf("p%s latency of {{ $labels.service_name }} is above %s", pn, th),
-                 xasprintf("The %s percentile of server span durations of "
+                 fmt("p%s latency of {{ $labels.service_name }} is above %s", pn, th),
+                 fmt("The %s percentile of server span durations of "
                            "{{ $labels.service_name }} is {{ $value | humanize }}ms, above the "
                            "%s threshold of tracing model %s.",
                            pv, th, a->c->owner)));
@@ -100,13 +112,13 @@ static void red_rules(const struct actx *a, json_t *rules) {
         json_array_append_new(
             rules,
             rule(a, "TracingErrorRateHigh",
-                 xasprintf("(sum by (service_name) (rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\", "
+                 fmt("(sum by (service_name) (rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\", "
                            "status_code=\"STATUS_CODE_ERROR\"}[5m])) / sum by (service_name) (rate(" CALLS
                            "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %s",
                            a->sel, a->sel, th),
                  "5m", "critical",
-                 xasprintf("Error rate of {{ $labels.service_name }} is above %s", pct),
-                 xasprintf("Of the requests of {{ $labels.service_name }}, "
+                 fmt("Error rate of {{ $labels.service_name }} is above %s", pct),
+                 fmt("Of the requests of {{ $labels.service_name }}, "
                            "{{ $value | humanizePercentage }} end in an error span, above the %s "
                            "threshold of tracing model %s.",
                            pct, a->c->owner)));
@@ -131,20 +143,22 @@ static void red_rules(const struct actx *a, json_t *rules) {
         json_array_append_new(
             rules,
             rule(a, tp[k].alert,
-                 xasprintf("sum(rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))%s %s %s",
+                 fmt("sum(rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))%s %s %s",
                            a->sel, scale, tp[k].op, th),
                  "10m", "warning",
-                 xasprintf("Request rate of tracing model %s is %s %s/s", a->c->owner,
+                 fmt("Request rate of tracing model %s is %s %s/s", a->c->owner,
                            tp[k].word, th),
-                 xasprintf("About {{ $value | humanize }} requests/s (server spans divided by "
+                 fmt("About {{ $value | humanize }} requests/s (server spans divided by "
                            "the head sampling rate) are %s the %s/s threshold.",
                            tp[k].word, th)));
     }
 }
 
-/* sum by (service) (rate({__name__=~"<metric>(_total)?", <sel>}[5m])) */
-static char *collector_rate(const struct actx *a, const char *metric, const char *by) {
-    return xasprintf("sum by (%s) (rate({__name__=~\"%s(_total)?\", %s}[5m]))", by, metric, a->sel);
+/* sum by (service) (rate({__name__=~"<metric>(_total)?", <sel>}[5m])) into out */
+static void collector_rate(const struct actx *a, const char *metric, const char *by, char *out,
+                           size_t n) {
+    snprintf(out, n, "sum by (%s) (rate({__name__=~\"%s(_total)?\", %s}[5m]))", by, metric,
+             a->sel);
 }
 
 static void health_rules(const struct actx *a, json_t *rules) {
@@ -152,47 +166,47 @@ static void health_rules(const struct actx *a, json_t *rules) {
     double thv = r_num(a->c->spec, "alerts.spanDropRateThreshold", 0.1);
     r_fmt_num(thv, th, sizeof(th));
     percent(thv, pct, sizeof(pct));
-    char *acc = collector_rate(a, "otelcol_receiver_accepted_spans", "service");
-    char *ref = collector_rate(a, "otelcol_receiver_refused_spans", "service");
-    char *drop = collector_rate(a, "otelcol_processor_dropped_spans", "service");
+    /* (sel is bounded: a namespace <= 63 and a model name <= 44 characters) */
+    char acc[1024], ref[1024], drop[1024];
+    collector_rate(a, "otelcol_receiver_accepted_spans", "service", acc, sizeof(acc));
+    collector_rate(a, "otelcol_receiver_refused_spans", "service", ref, sizeof(ref));
+    collector_rate(a, "otelcol_processor_dropped_spans", "service", drop, sizeof(drop));
     /* "or A * 0": a counter that was never incremented may not exist yet */
     json_array_append_new(
         rules,
         rule(a, "TracingSpanDropRateHigh",
-             xasprintf("((%s or %s * 0) + (%s or %s * 0)) / (%s + (%s or %s * 0)) > %s", ref, acc,
+             fmt("((%s or %s * 0) + (%s or %s * 0)) / (%s + (%s or %s * 0)) > %s", ref, acc,
                        drop, acc, acc, ref, acc, th),
              "5m", "warning",
-             xasprintf("Collector {{ $labels.service }} drops more than %s of spans", pct),
-             xasprintf("Of the spans offered to {{ $labels.service }} of tracing model %s, "
+             fmt("Collector {{ $labels.service }} drops more than %s of spans", pct),
+             fmt("Of the spans offered to {{ $labels.service }} of tracing model %s, "
                        "{{ $value | humanizePercentage }} are refused (memory_limiter) or "
                        "dropped.",
                        a->c->owner)));
-    free(acc);
-    free(ref);
-    free(drop);
-    char *failed = collector_rate(a, "otelcol_exporter_send_failed_spans", "service, exporter");
+    char failed[1024];
+    collector_rate(a, "otelcol_exporter_send_failed_spans", "service, exporter", failed,
+                   sizeof(failed));
     json_array_append_new(
         rules,
-        rule(a, "TracingExportFailing", xasprintf("%s > 0", failed),
+        rule(a, "TracingExportFailing", fmt("%s > 0", failed),
              "5m", "critical",
-             xasprintf("Collector {{ $labels.service }} cannot export spans"),
-             xasprintf("Exporter {{ $labels.exporter }} of {{ $labels.service }} (tracing model "
+             r_s("Collector {{ $labels.service }} cannot export spans"),
+             fmt("Exporter {{ $labels.exporter }} of {{ $labels.service }} (tracing model "
                        "%s) fails to send {{ $value | humanize }} spans/s.",
                        a->c->owner)));
-    free(failed);
     if (!a->c->tail)
         return;
-    char *early = collector_rate(
-        a, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early", "service");
+    char early[1024];
+    collector_rate(a, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early",
+                   "service", early, sizeof(early));
     json_array_append_new(
             rules,
-            rule(a, "TracingTailSamplingDroppedTooEarly", xasprintf("%s > 0", early),
+            rule(a, "TracingTailSamplingDroppedTooEarly", fmt("%s > 0", early),
                  "10m", "warning",
-                 xasprintf("Tail sampling evicts traces before deciding on them"),
-                 xasprintf("{{ $labels.service }} of tracing model %s drops traces before their "
+                 r_s("Tail sampling evicts traces before deciding on them"),
+                 fmt("{{ $labels.service }} of tracing model %s drops traces before their "
                            "decision_wait ends; raise spec.sampling.tail.numTraces.",
                            a->c->owner)));
-    free(early);
 }
 
 static void custom_rules(const struct actx *a, json_t *rules) {
@@ -203,22 +217,22 @@ static void custom_rules(const struct actx *a, json_t *rules) {
         if (!name || !expr)
             continue;
         json_t *r = json_object();
-        json_object_set_new(r, "alert", json_string(name));
-        json_object_set_new(r, "expr", json_string(expr));
+        r_set(r, "alert", r_s(name));
+        r_set(r, "expr", r_s(expr));
         const char *f = r_str(cr, "for", NULL);
         if (f)
-            json_object_set_new(r, "for", json_string(f));
-        json_object_set_new(r, "labels",
+            r_set(r, "for", r_s(f));
+        r_set(r, "labels",
                             json_pack("{s:s, s:s}", "severity", r_str(cr, "severity", "warning"),
                                       "tracing_model", a->c->owner));
         json_t *ann = json_object();
         const char *s = r_str(cr, "summary", NULL), *d = r_str(cr, "description", NULL);
         if (s)
-            json_object_set_new(ann, "summary", json_string(s));
+            r_set(ann, "summary", r_s(s));
         if (d)
-            json_object_set_new(ann, "description", json_string(d));
+            r_set(ann, "description", r_s(d));
         if (json_object_size(ann))
-            json_object_set_new(r, "annotations", ann);
+            r_set(r, "annotations", ann);
         else
             json_decref(ann);
         json_array_append_new(rules, r);
@@ -232,7 +246,7 @@ static void add_group(json_t *groups, const struct rctx *c, const char *suffix, 
     }
     char name[2 * R_NAME_MAX];
     snprintf(name, sizeof(name), "%s.%s.%s", c->ns, c->name, suffix);
-    json_array_append_new(groups, json_pack("{s:s, s:o}", "name", name, "rules", rules));
+    json_array_append_new(groups, r_kv("name", r_s(name), "rules", rules, NULL));
 }
 
 /* Scrapes the collectors' own metrics (8888) and the spanmetrics exporter (8889). */
@@ -241,15 +255,15 @@ static void render_service_monitor(struct rctx *c) {
     json_t *sm = r_object(c, "monitoring.coreos.com/v1", "ServiceMonitor",
                           r_name(c, "collector", name), "alerts", NULL);
     json_t *spec = json_object();
-    json_object_set_new(spec, "selector",
+    r_set(spec, "selector",
                         json_pack("{s:{s:s, s:s, s:s}}", "matchLabels", R_LABEL_MANAGED_BY,
                                   R_OPERATOR, R_LABEL_MODEL, c->name, R_LABEL_COMPONENT,
                                   "collector"));
-    json_object_set_new(spec, "namespaceSelector", json_pack("{s:[s]}", "matchNames", c->ns));
-    json_object_set_new(spec, "endpoints",
+    r_set(spec, "namespaceSelector", json_pack("{s:[s]}", "matchNames", c->ns));
+    r_set(spec, "endpoints",
                         json_pack("[{s:s, s:s}, {s:s, s:s}]", "port", "metrics", "interval",
                                   "30s", "port", "prom", "interval", "30s"));
-    json_object_set_new(sm, "spec", spec);
+    r_set(sm, "spec", spec);
     r_emit(c, sm);
 }
 
@@ -280,6 +294,6 @@ void render_alerts(struct rctx *c) {
     char name[R_NAME_MAX];
     json_t *pr = r_object(c, "monitoring.coreos.com/v1", "PrometheusRule",
                           r_name(c, "tracing-alerts", name), "alerts", NULL);
-    json_object_set_new(pr, "spec", json_pack("{s:o}", "groups", groups));
+    r_set(pr, "spec", r_kv("groups", groups, NULL));
     r_emit(c, pr);
 }

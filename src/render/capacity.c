@@ -93,16 +93,16 @@ json_t *render_capacity(const struct rctx *c) {
     double storage = round(per_day * days);
 
     json_t *o = json_object();
-    json_object_set_new(o, "requestsPerSecond", r_number(rps));
-    json_object_set_new(o, "spansPerRequest", r_number(spr));
-    json_object_set_new(o, "spanSizeBytes", r_number(size));
-    json_object_set_new(o, "peakFactor", r_number(peak));
-    json_object_set_new(o, "samplingRate", r_number(round_to(rate, 1e-9)));
-    json_object_set_new(o, "spansPerSecond", r_number(spans));
-    json_object_set_new(o, "sampledSpansPerSecond", r_number(sampled));
-    json_object_set_new(o, "networkBytesPerSecond", r_number(net));
-    json_object_set_new(o, "peakNetworkBytesPerSecond", r_number(round(net * peak)));
-    json_object_set_new(o, "bytesPerDay", r_number(per_day));
+    r_set(o, "requestsPerSecond", r_number(rps));
+    r_set(o, "spansPerRequest", r_number(spr));
+    r_set(o, "spanSizeBytes", r_number(size));
+    r_set(o, "peakFactor", r_number(peak));
+    r_set(o, "samplingRate", r_number(round_to(rate, 1e-9)));
+    r_set(o, "spansPerSecond", r_number(spans));
+    r_set(o, "sampledSpansPerSecond", r_number(sampled));
+    r_set(o, "networkBytesPerSecond", r_number(net));
+    r_set(o, "peakNetworkBytesPerSecond", r_number(round(net * peak)));
+    r_set(o, "bytesPerDay", r_number(per_day));
 
     char s_spans[32], s_sampled[32], s_day[32], s_store[32], s_net[32], s_peak[32], buf[512];
     human_count(spans, s_spans, sizeof(s_spans));
@@ -111,22 +111,22 @@ json_t *render_capacity(const struct rctx *c) {
     human_bytes(net, s_net, sizeof(s_net));
     human_bytes(round(net * peak), s_peak, sizeof(s_peak));
     snprintf(buf, sizeof(buf), "%s/day", s_day);
-    json_object_set_new(o, "bytesPerDayHuman", json_string(buf));
+    r_set(o, "bytesPerDayHuman", r_s(buf));
     int n = snprintf(buf, sizeof(buf), "%s spans/s, %s after sampling; %s/day", s_spans, s_sampled,
                      s_day);
     if (ret_ms > 0) {
         const char *ret = r_str(c->spec, "backend.retention", "");
-        json_object_set_new(o, "retentionDays", r_number(round_to(days, 1e-6)));
-        json_object_set_new(o, "storageBytes", r_number(storage));
+        r_set(o, "retentionDays", r_number(round_to(days, 1e-6)));
+        r_set(o, "storageBytes", r_number(storage));
         human_bytes(storage, s_store, sizeof(s_store));
-        json_object_set_new(o, "storageHuman", json_string(s_store));
+        r_set(o, "storageHuman", r_s(s_store));
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, ", %s over %s", s_store, ret);
     }
     n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; network %s/s (peak %s/s)", s_net, s_peak);
     if (c->tail) {
-        json_object_set_new(o, "beforeTailSampling", json_true());
+        r_set(o, "beforeTailSampling", json_true());
         snprintf(buf + n, sizeof(buf) - (size_t)n, "; before tail sampling");
     }
-    json_object_set_new(o, "summary", json_string(buf));
+    r_set(o, "summary", r_s(buf));
     return o;
 }

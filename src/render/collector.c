@@ -55,17 +55,17 @@ static void cfg_done(struct cfg *g) {
     json_decref(g->env);
 }
 
-static void push(json_t *arr, const char *s) { json_array_append_new(arr, json_string(s)); }
+static void push(json_t *arr, const char *s) { json_array_append_new(arr, r_s(s)); }
 
 /* A Go duration for a model duration field ("1s", "10s"), dflt when unparsable. */
 static json_t *go_duration(const json_t *o, const char *path, const char *dflt) {
     const char *s = r_str(o, path, dflt);
     int64_t ms;
     if (parse_duration_ms(s, &ms) < 0 && parse_duration_ms(dflt, &ms) < 0)
-        return json_string(dflt);
+        return r_s(dflt);
     char buf[64];
     format_duration_go(ms, buf, sizeof(buf));
-    return json_string(buf);
+    return r_s(buf);
 }
 
 /* The collector minor version from an image tag "0.N.x" (or "v0.N.x"); -1 when unknown. */
@@ -87,14 +87,14 @@ static const char *otlp_exporter_type(const struct rctx *c) {
 
 /* ---- receivers ---- */
 
-static json_t *endpoint(const char *hostport) { return json_pack("{s:s}", "endpoint", hostport); }
+static json_t *endpoint(const char *hostport) { return r_kv("endpoint", r_s(hostport), NULL); }
 
 static void rx_otlp(struct cfg *g, int with_http) {
     json_t *protocols = json_object();
-    json_object_set_new(protocols, "grpc", endpoint("0.0.0.0:4317"));
+    r_set(protocols, "grpc", endpoint("0.0.0.0:4317"));
     if (with_http)
-        json_object_set_new(protocols, "http", endpoint("0.0.0.0:4318"));
-    json_object_set_new(g->receivers, "otlp", json_pack("{s:o}", "protocols", protocols));
+        r_set(protocols, "http", endpoint("0.0.0.0:4318"));
+    r_set(g->receivers, "otlp", r_kv("protocols", protocols, NULL));
     g->http_rx = with_http;
 }
 
@@ -105,15 +105,15 @@ static json_t *rx_ingest(const struct rctx *c, struct cfg *g) {
     push(ids, "otlp");
     if (r_bool(c->spec, "collector.receivers.jaeger", 0)) {
         json_t *p = json_object();
-        json_object_set_new(p, "grpc", endpoint("0.0.0.0:14250"));
-        json_object_set_new(p, "thrift_http", endpoint("0.0.0.0:14268"));
-        json_object_set_new(p, "thrift_compact", endpoint("0.0.0.0:6831"));
-        json_object_set_new(g->receivers, "jaeger", json_pack("{s:o}", "protocols", p));
+        r_set(p, "grpc", endpoint("0.0.0.0:14250"));
+        r_set(p, "thrift_http", endpoint("0.0.0.0:14268"));
+        r_set(p, "thrift_compact", endpoint("0.0.0.0:6831"));
+        r_set(g->receivers, "jaeger", r_kv("protocols", p, NULL));
         push(ids, "jaeger");
         g->jaeger_rx = 1;
     }
     if (r_bool(c->spec, "collector.receivers.zipkin", 0)) {
-        json_object_set_new(g->receivers, "zipkin", endpoint("0.0.0.0:9411"));
+        r_set(g->receivers, "zipkin", endpoint("0.0.0.0:9411"));
         push(ids, "zipkin");
         g->zipkin_rx = 1;
     }
@@ -124,9 +124,9 @@ static json_t *rx_ingest(const struct rctx *c, struct cfg *g) {
 static json_t *kafka_common(const struct rctx *c) {
     json_t *k = json_object();
     const json_t *brokers = r_get(c->spec, "collector.kafka.brokers");
-    json_object_set_new(k, "brokers", json_is_array(brokers) ? json_deep_copy(brokers)
-                                                             : json_pack("[s]", "kafka:9092"));
-    json_object_set_new(k, "traces",
+    r_set(k, "brokers", json_is_array(brokers) ? json_deep_copy(brokers)
+                                                             : r_strs("kafka:9092", NULL));
+    r_set(k, "traces",
                         json_pack("{s:s, s:s}", "topic",
                                   r_str(c->spec, "collector.kafka.topic", "otlp_spans"),
                                   "encoding",
@@ -143,28 +143,28 @@ static int kafka_receiver_on(const struct rctx *c) {
 }
 
 static void rx_kafka(const struct rctx *c, struct cfg *g) {
-    json_object_set_new(g->receivers, "kafka", kafka_common(c));
+    r_set(g->receivers, "kafka", kafka_common(c));
 }
 
 static void ex_kafka(const struct rctx *c, struct cfg *g) {
     json_t *k = kafka_common(c);
     /* keep a trace's spans in one partition so a consumer sees whole traces */
-    json_object_set_new(k, "partition_traces_by_id", json_true());
-    json_object_set_new(g->exporters, "kafka", k);
+    r_set(k, "partition_traces_by_id", json_true());
+    r_set(g->exporters, "kafka", k);
 }
 
 /* ---- processors ---- */
 
 static void proc_memory_limiter(const struct rctx *c, struct cfg *g) {
     json_t *m = json_object();
-    json_object_set_new(m, "check_interval",
+    r_set(m, "check_interval",
                         go_duration(c->spec, "collector.memoryLimiter.checkInterval", "1s"));
-    json_object_set_new(m, "limit_percentage",
+    r_set(m, "limit_percentage",
                         json_integer(r_int(c->spec, "collector.memoryLimiter.limitPercentage", 80)));
-    json_object_set_new(
+    r_set(
         m, "spike_limit_percentage",
         json_integer(r_int(c->spec, "collector.memoryLimiter.spikeLimitPercentage", 25)));
-    json_object_set_new(g->processors, "memory_limiter", m);
+    r_set(g->processors, "memory_limiter", m);
 }
 
 /* Sensitive attributes are removed with the `attributes` processor's delete action.
@@ -180,13 +180,13 @@ static int proc_redact(const struct rctx *c, struct cfg *g) {
     json_t *k;
     json_array_foreach((json_t *)keys, i, k) {
         if (json_is_string(k) && json_string_length(k))
-            json_array_append_new(actions, json_pack("{s:O, s:s}", "key", k, "action", "delete"));
+            json_array_append_new(actions, r_kv("key", json_incref(k), "action", r_s("delete"), NULL));
     }
     if (!json_array_size(actions)) {
         json_decref(actions);
         return 0;
     }
-    json_object_set_new(g->processors, "attributes/redact", json_pack("{s:o}", "actions", actions));
+    r_set(g->processors, "attributes/redact", r_kv("actions", actions, NULL));
     return 1;
 }
 
@@ -201,24 +201,24 @@ static void proc_tail(struct rctx *c, struct cfg *g) {
                               json_pack("{s:s, s:s}", "name", "keep-all", "type", "always_sample"));
     }
     json_t *t = json_object();
-    json_object_set_new(t, "decision_wait",
+    r_set(t, "decision_wait",
                         go_duration(c->spec, "sampling.tail.decisionWait", "10s"));
-    json_object_set_new(t, "num_traces",
+    r_set(t, "num_traces",
                         json_integer(r_int(c->spec, "sampling.tail.numTraces", 50000)));
-    json_object_set_new(t, "expected_new_traces_per_sec",
+    r_set(t, "expected_new_traces_per_sec",
                         json_integer(r_int(c->spec, "sampling.tail.expectedNewTracesPerSec", 0)));
-    json_object_set_new(t, "policies", policies);
-    json_object_set_new(g->processors, "tail_sampling", t);
+    r_set(t, "policies", policies);
+    r_set(g->processors, "tail_sampling", t);
 }
 
 static void proc_batch(const struct rctx *c, struct cfg *g) {
     json_t *b = json_object();
-    json_object_set_new(b, "timeout", go_duration(c->spec, "collector.batch.timeout", "1s"));
-    json_object_set_new(b, "send_batch_size",
+    r_set(b, "timeout", go_duration(c->spec, "collector.batch.timeout", "1s"));
+    r_set(b, "send_batch_size",
                         json_integer(r_int(c->spec, "collector.batch.sendBatchSize", 1024)));
-    json_object_set_new(b, "send_batch_max_size",
+    r_set(b, "send_batch_max_size",
                         json_integer(r_int(c->spec, "collector.batch.sendBatchMaxSize", 2048)));
-    json_object_set_new(g->processors, "batch", b);
+    r_set(g->processors, "batch", b);
 }
 
 /* ---- exporters ---- */
@@ -231,15 +231,15 @@ static const char *ex_backend(const struct rctx *c, struct cfg *g, char *id) {
     json_t *e = json_object();
     if (strcmp(c->backend, "otlp") != 0) {
         snprintf(id, 64, "%s/%s", type, c->backend);
-        json_object_set_new(e, "endpoint", json_string(c->backend_otlp));
-        json_object_set_new(e, "tls", json_pack("{s:b}", "insecure", 1));
-        json_object_set_new(g->exporters, id, e);
+        r_set(e, "endpoint", r_s(c->backend_otlp));
+        r_set(e, "tls", r_kv("insecure", json_true(), NULL));
+        r_set(g->exporters, id, e);
         return id;
     }
     snprintf(id, 64, "%s", type);
-    json_object_set_new(e, "endpoint", json_string(r_str(c->spec, "backend.otlp.endpoint", "")));
-    json_object_set_new(e, "tls",
-                        json_pack("{s:b}", "insecure", r_bool(c->spec, "backend.otlp.insecure", 0)));
+    r_set(e, "endpoint", r_s(r_str(c->spec, "backend.otlp.endpoint", "")));
+    r_set(e, "tls",
+                        r_kv("insecure", json_boolean(r_bool(c->spec, "backend.otlp.insecure", 0)), NULL));
     json_t *headers = json_object();
     const json_t *h = r_get(c->spec, "backend.otlp.headers");
     const char *k;
@@ -252,14 +252,14 @@ static const char *ex_backend(const struct rctx *c, struct cfg *g, char *id) {
     if (secret) {
         const char *hdr = r_str(c->spec, "backend.otlp.secretRef.header", "authorization");
         const char *key = r_str(c->spec, "backend.otlp.secretRef.key", "authorization");
-        json_object_set_new(headers, hdr, json_string("${env:" OTLP_AUTH_ENV "}"));
+        r_set(headers, hdr, r_s("${env:" OTLP_AUTH_ENV "}"));
         json_array_append_new(g->env, r_env_secret(OTLP_AUTH_ENV, secret, key));
     }
     if (json_object_size(headers))
-        json_object_set_new(e, "headers", headers);
+        r_set(e, "headers", headers);
     else
         json_decref(headers);
-    json_object_set_new(g->exporters, id, e);
+    r_set(g->exporters, id, e);
     return id;
 }
 
@@ -271,33 +271,33 @@ static json_t *analysis_connectors(const struct rctx *c, struct cfg *g) {
         json_t *sm = json_object();
         const json_t *buckets = r_get(c->spec, "collector.spanMetrics.histogramBuckets");
         if (json_is_array(buckets) && json_array_size(buckets))
-            json_object_set_new(sm, "histogram",
-                                json_pack("{s:{s:O}}", "explicit", "buckets", buckets));
+            r_set(sm, "histogram",
+                                r_kv("explicit", r_kv("buckets", json_deep_copy(buckets), NULL), NULL));
         const json_t *dims = r_get(c->spec, "collector.spanMetrics.dimensions");
         json_t *darr = json_array();
         size_t i;
         json_t *dv;
         json_array_foreach((json_t *)dims, i, dv) {
             if (json_is_string(dv))
-                json_array_append_new(darr, json_pack("{s:O}", "name", dv));
+                json_array_append_new(darr, r_kv("name", json_incref(dv), NULL));
         }
         if (json_array_size(darr))
-            json_object_set_new(sm, "dimensions", darr);
+            r_set(sm, "dimensions", darr);
         else
             json_decref(darr);
         /* pinned: the PrometheusRule queries traces_span_metrics_* */
-        json_object_set_new(sm, "namespace", json_string("traces.span.metrics"));
-        json_object_set_new(sm, "metrics_flush_interval", json_string("15s"));
-        json_object_set_new(g->connectors, "spanmetrics", sm);
+        r_set(sm, "namespace", r_s("traces.span.metrics"));
+        r_set(sm, "metrics_flush_interval", r_s("15s"));
+        r_set(g->connectors, "spanmetrics", sm);
         push(ids, "spanmetrics");
     }
     if (c->servicegraph) {
-        json_object_set_new(g->connectors, "servicegraph",
-                            json_pack("{s:{s:s, s:i}}", "store", "ttl", "10s", "max_items", 10000));
+        r_set(g->connectors, "servicegraph",
+                            r_kv("store", r_kv("ttl", r_s("10s"), "max_items", json_integer(10000), NULL), NULL));
         push(ids, "servicegraph");
     }
     if (json_array_size(ids)) {
-        json_object_set_new(g->exporters, "prometheus", endpoint("0.0.0.0:8889"));
+        r_set(g->exporters, "prometheus", endpoint("0.0.0.0:8889"));
         g->prom = 1;
     }
     return ids;
@@ -305,10 +305,10 @@ static json_t *analysis_connectors(const struct rctx *c, struct cfg *g) {
 
 static void pipeline(struct cfg *g, const char *name, json_t *rx, json_t *procs, json_t *ex) {
     json_t *p = json_object();
-    json_object_set_new(p, "receivers", rx);
-    json_object_set_new(p, "processors", procs);
-    json_object_set_new(p, "exporters", ex);
-    json_object_set_new(g->pipelines, name, p);
+    r_set(p, "receivers", rx);
+    r_set(p, "processors", procs);
+    r_set(p, "exporters", ex);
+    r_set(g->pipelines, name, p);
 }
 
 /* memory_limiter, [attributes/redact], [tail_sampling], batch */
@@ -348,8 +348,8 @@ static void processing(struct rctx *c, struct cfg *g, json_t *rx, int tail, int 
     if (split) /* RED metrics must count every span, not only the sampled ones */
         pipeline(g, "traces/analysis", rx2, procs_processing(redact, 0), json_deep_copy(conns));
     if (json_array_size(conns))
-        pipeline(g, "metrics", conns, json_pack("[s, s]", "memory_limiter", "batch"),
-                 json_pack("[s]", "prometheus"));
+        pipeline(g, "metrics", conns, r_strs("memory_limiter", "batch", NULL),
+                 r_strs("prometheus", NULL));
     else
         json_decref(conns);
 }
@@ -364,9 +364,9 @@ static void config_single(struct rctx *c, struct cfg *g) {
         int redact = proc_redact(c, g);
         proc_batch(c, g);
         ex_kafka(c, g);
-        pipeline(g, "traces/ingest", rx, procs_processing(redact, 0), json_pack("[s]", "kafka"));
+        pipeline(g, "traces/ingest", rx, procs_processing(redact, 0), r_strs("kafka", NULL));
         rx_kafka(c, g);
-        processing(c, g, json_pack("[s]", "kafka"), c->tail, 0);
+        processing(c, g, r_strs("kafka", NULL), c->tail, 0);
         return;
     }
     if (kin) {
@@ -383,30 +383,30 @@ static void config_loadbalancer(struct rctx *c, struct cfg *g) {
     json_t *rx = rx_ingest(c, g);
     proc_memory_limiter(c, g);
     json_t *lb = json_object();
-    json_object_set_new(lb, "routing_key", json_string("traceID"));
-    json_object_set_new(lb, "protocol",
+    r_set(lb, "routing_key", r_s("traceID"));
+    r_set(lb, "protocol",
                         json_pack("{s:{s:{s:b}}}", "otlp", "tls", "insecure", 1));
-    json_object_set_new(lb, "resolver",
+    r_set(lb, "resolver",
                         json_pack("{s:{s:s, s:[i]}}", "k8s", "service", svc, "ports", 4317));
-    json_object_set_new(g->exporters, "loadbalancing", lb);
+    r_set(g->exporters, "loadbalancing", lb);
     int kin = kafka_receiver_on(c), kout = kafka_exporter_on(c);
     if (kin && kout) {
         ex_kafka(c, g);
-        pipeline(g, "traces/ingest", rx, json_pack("[s]", "memory_limiter"),
-                 json_pack("[s]", "kafka"));
+        pipeline(g, "traces/ingest", rx, r_strs("memory_limiter", NULL),
+                 r_strs("kafka", NULL));
         rx_kafka(c, g);
-        rx = json_pack("[s]", "kafka");
+        rx = r_strs("kafka", NULL);
     } else if (kin) {
         rx_kafka(c, g);
         push(rx, "kafka");
     }
-    pipeline(g, "traces", rx, json_pack("[s]", "memory_limiter"), json_pack("[s]", "loadbalancing"));
+    pipeline(g, "traces", rx, r_strs("memory_limiter", NULL), r_strs("loadbalancing", NULL));
 }
 
 static void config_sampler(struct rctx *c, struct cfg *g) {
     rx_otlp(g, 0); /* the load-balancing tier speaks OTLP/gRPC only */
     int kout = kafka_exporter_on(c) && !kafka_receiver_on(c);
-    processing(c, g, json_pack("[s]", "otlp"), 1, kout);
+    processing(c, g, r_strs("otlp", NULL), 1, kout);
 }
 
 /* The whole collector.yaml document (new ref). */
@@ -417,16 +417,27 @@ static json_t *cfg_document(struct cfg *g) {
     json_object_set(doc, "exporters", g->exporters);
     if (json_object_size(g->connectors))
         json_object_set(doc, "connectors", g->connectors);
-    json_object_set_new(doc, "extensions",
-                        json_pack("{s:o}", "health_check", endpoint("0.0.0.0:13133")));
+    r_set(doc, "extensions",
+                        r_kv("health_check", endpoint("0.0.0.0:13133"), NULL));
     json_t *svc = json_object();
-    json_object_set_new(svc, "extensions", json_pack("[s]", "health_check"));
-    json_object_set_new(
+    r_set(svc, "extensions", r_strs("health_check", NULL));
+    r_set(
         svc, "telemetry",
-        json_pack("{s:{s:[{s:{s:{s:{s:s, s:i}}}}]}}", "metrics", "readers", "pull", "exporter",
-                  "prometheus", "host", "0.0.0.0", "port", 8888));
+        r_kv("metrics",
+             r_kv("readers",
+                  r_arr(r_kv("pull",
+                             r_kv("exporter",
+                                  r_kv("prometheus",
+                                       r_kv("host", r_s("0.0.0.0"), "port", json_integer(8888),
+                                            NULL),
+                                       NULL),
+                                  NULL),
+                             NULL),
+                        NULL),
+                  NULL),
+             NULL));
     json_object_set(svc, "pipelines", g->pipelines);
-    json_object_set_new(doc, "service", svc);
+    r_set(doc, "service", svc);
     return doc;
 }
 
@@ -469,50 +480,56 @@ static json_t *service_ports(const struct cfg *g) {
     return p;
 }
 
-static json_t *pod_spec(const struct rctx *c, const struct cfg *g, const char *cm, const char *sa) {
+static json_t *pod_spec(struct rctx *c, const struct cfg *g, const char *cm, const char *sa) {
     json_t *ctr = json_object();
-    json_object_set_new(ctr, "name", json_string("collector"));
-    json_object_set_new(ctr, "image",
-                        json_string(r_str(c->spec, "collector.image", TM_DEFAULT_COLLECTOR_IMAGE)));
-    json_object_set_new(ctr, "args", json_pack("[s]", "--config=" CFG_DIR "/" CFG_KEY));
+    r_set(ctr, "name", r_s("collector"));
+    r_set(ctr, "image",
+                        r_s(r_str(c->spec, "collector.image", TM_DEFAULT_COLLECTOR_IMAGE)));
+    r_set(ctr, "args", r_strs("--config=" CFG_DIR "/" CFG_KEY, NULL));
     if (json_array_size(g->env))
-        json_object_set_new(ctr, "env", json_deep_copy(g->env));
-    json_object_set_new(ctr, "ports", container_ports(g));
-    json_object_set_new(ctr, "livenessProbe", r_http_probe("/", 13133, 5));
-    json_object_set_new(ctr, "readinessProbe", r_http_probe("/", 13133, 2));
+        r_set(ctr, "env", json_deep_copy(g->env));
+    r_set(ctr, "ports", container_ports(g));
+    r_set(ctr, "livenessProbe", r_http_probe("/", 13133, 5));
+    r_set(ctr, "readinessProbe", r_http_probe("/", 13133, 2));
     const json_t *res = r_get(c->spec, "collector.resources");
-    json_object_set_new(ctr, "resources", json_is_object(res) ? json_deep_copy(res) : json_object());
-    json_object_set_new(ctr, "securityContext", r_container_security());
-    json_object_set_new(ctr, "volumeMounts",
-                        json_pack("[{s:s, s:s, s:b}]", "name", "config", "mountPath", CFG_DIR,
-                                  "readOnly", 1));
+    r_set(ctr, "resources", json_is_object(res) ? json_deep_copy(res) : json_object());
+    r_set(ctr, "securityContext", r_container_security(c));
+    r_set(ctr, "volumeMounts",
+                        r_arr(r_kv("name", r_s("config"), "mountPath", r_s(CFG_DIR), "readOnly",
+                                   json_true(), NULL),
+                              NULL));
     json_t *spec = json_object();
-    json_object_set_new(spec, "serviceAccountName", json_string(sa));
-    json_object_set_new(spec, "securityContext", r_pod_security());
-    json_object_set_new(spec, "containers", json_pack("[o]", ctr));
-    json_object_set_new(spec, "volumes",
-                        json_pack("[{s:s, s:{s:s, s:[{s:s, s:s}]}}]", "name", "config",
-                                  "configMap", "name", cm, "items", "key", CFG_KEY, "path",
-                                  CFG_KEY));
+    r_set(spec, "serviceAccountName", r_s(sa));
+    r_set(spec, "securityContext", r_pod_security(c));
+    r_set(spec, "containers", r_arr(ctr, NULL));
+    r_set(spec, "volumes",
+                        r_arr(r_kv("name", r_s("config"), "configMap",
+                                   r_kv("name", r_s(cm), "items",
+                                        r_arr(r_kv("key", r_s(CFG_KEY), "path", r_s(CFG_KEY),
+                                                   NULL),
+                                              NULL),
+                                        NULL),
+                                   NULL),
+                              NULL));
     return spec;
 }
 
 /* Deployment, DaemonSet or StatefulSet `name` running config g from ConfigMap `name`. */
 static json_t *workload(struct rctx *c, const char *kind, const char *name, int replicas,
-                        const char *service, const struct cfg *g, const char *hash) {
+                        const char *service, const struct cfg *g, int text) {
     json_t *w = r_object(c, "apps/v1", kind, name, "collector", NULL);
     json_t *spec = json_object();
     if (strcmp(kind, "DaemonSet") != 0)
-        json_object_set_new(spec, "replicas", json_integer(replicas));
+        r_set(spec, "replicas", json_integer(replicas));
     if (!strcmp(kind, "StatefulSet")) {
-        json_object_set_new(spec, "serviceName", json_string(service));
-        json_object_set_new(spec, "podManagementPolicy", json_string("Parallel"));
+        r_set(spec, "serviceName", r_s(service));
+        r_set(spec, "podManagementPolicy", r_s("Parallel"));
     }
-    json_object_set_new(spec, "selector",
-                        json_pack("{s:o}", "matchLabels", r_selector_labels(c, name)));
-    json_object_set_new(spec, "template",
-                        r_pod_template(c, name, "collector", hash, pod_spec(c, g, name, name)));
-    json_object_set_new(w, "spec", spec);
+    r_set(spec, "selector",
+                        r_kv("matchLabels", r_selector_labels(c, name), NULL));
+    r_set(spec, "template",
+                        r_pod_template(c, name, "collector", text, pod_spec(c, g, name, name)));
+    r_set(w, "spec", spec);
     return w;
 }
 
@@ -520,27 +537,27 @@ static json_t *service(struct rctx *c, const char *name, const char *selector, c
                        int headless, int node_local) {
     json_t *s = r_object(c, "v1", "Service", name, "collector", NULL);
     json_t *spec = json_object();
-    json_object_set_new(spec, "type", json_string("ClusterIP"));
+    r_set(spec, "type", r_s("ClusterIP"));
     if (headless)
-        json_object_set_new(spec, "clusterIP", json_string("None"));
+        r_set(spec, "clusterIP", r_s("None"));
     if (node_local) /* DaemonSet agents: pods talk to the collector on their own node */
-        json_object_set_new(spec, "internalTrafficPolicy", json_string("Local"));
-    json_object_set_new(spec, "selector", r_selector_labels(c, selector));
-    json_object_set_new(spec, "ports", service_ports(g));
-    json_object_set_new(s, "spec", spec);
+        r_set(spec, "internalTrafficPolicy", r_s("Local"));
+    r_set(spec, "selector", r_selector_labels(c, selector));
+    r_set(spec, "ports", service_ports(g));
+    r_set(s, "spec", spec);
     return s;
 }
 
 static json_t *service_account(struct rctx *c, const char *name, int token) {
     json_t *sa = r_object(c, "v1", "ServiceAccount", name, "collector", NULL);
-    json_object_set_new(sa, "automountServiceAccountToken", json_boolean(token));
+    r_set(sa, "automountServiceAccountToken", json_boolean(token));
     return sa;
 }
 
 /* Role + RoleBinding letting the load-balancing tier's resolver.k8s watch endpoints. */
 static void lb_rbac(struct rctx *c, const char *name) {
     json_t *role = r_object(c, "rbac.authorization.k8s.io/v1", "Role", name, "collector", NULL);
-    json_object_set_new(
+    r_set(
         role, "rules",
         json_pack("[{s:[s], s:[s], s:[s, s, s]}, {s:[s], s:[s], s:[s, s, s]}]", "apiGroups", "",
                   "resources", "endpoints", "verbs", "get", "list", "watch", "apiGroups",
@@ -549,26 +566,22 @@ static void lb_rbac(struct rctx *c, const char *name) {
     r_emit(c, role);
     json_t *rb =
         r_object(c, "rbac.authorization.k8s.io/v1", "RoleBinding", name, "collector", NULL);
-    json_object_set_new(rb, "roleRef",
+    r_set(rb, "roleRef",
                         json_pack("{s:s, s:s, s:s}", "apiGroup", "rbac.authorization.k8s.io",
                                   "kind", "Role", "name", name));
-    json_object_set_new(rb, "subjects",
+    r_set(rb, "subjects",
                         json_pack("[{s:s, s:s, s:s}]", "kind", "ServiceAccount", "name", name,
                                   "namespace", c->ns));
     r_emit(c, rb);
 }
 
-/* Renders config g as ConfigMap `name`; returns the config hash in hash. */
-static void emit_config(struct rctx *c, struct cfg *g, const char *name, char hash[65]) {
-    json_t *doc = cfg_document(g);
-    char *text = r_yaml_text(doc, hash);
-    r_emit(c, r_configmap(c, name, "collector", CFG_KEY, text));
-    free(text);
-    json_decref(doc);
+/* Renders config g as ConfigMap `name`; returns its text slot. */
+static int emit_config(struct rctx *c, struct cfg *g, const char *name) {
+    return r_configmap_yaml(c, name, "collector", CFG_KEY, cfg_document(g));
 }
 
 static void render_two_tier(struct rctx *c) {
-    char coll[R_NAME_MAX], samp[R_NAME_MAX], headless[R_NAME_MAX], hash[65];
+    char coll[R_NAME_MAX], samp[R_NAME_MAX], headless[R_NAME_MAX];
     r_name(c, "collector", coll);
     r_name(c, "sampler", samp);
     r_name(c, "sampler-headless", headless);
@@ -581,14 +594,14 @@ static void render_two_tier(struct rctx *c) {
 
     r_emit(c, service_account(c, coll, 1));
     lb_rbac(c, coll);
-    emit_config(c, &lb, coll, hash);
+    int lb_text = emit_config(c, &lb, coll);
     r_emit(c, service(c, coll, coll, &lb, 0, 0));
-    r_emit(c, workload(c, "Deployment", coll, c->replicas, NULL, &lb, hash));
+    r_emit(c, workload(c, "Deployment", coll, c->replicas, NULL, &lb, lb_text));
 
     r_emit(c, service_account(c, samp, 0));
-    emit_config(c, &sp, samp, hash);
+    int sp_text = emit_config(c, &sp, samp);
     r_emit(c, service(c, headless, samp, &sp, 1, 0));
-    r_emit(c, workload(c, "StatefulSet", samp, c->replicas, headless, &sp, hash));
+    r_emit(c, workload(c, "StatefulSet", samp, c->replicas, headless, &sp, sp_text));
     cfg_done(&lb);
     cfg_done(&sp);
 }
@@ -598,7 +611,7 @@ void render_collector(struct rctx *c) {
         render_two_tier(c);
         return;
     }
-    char name[R_NAME_MAX], hash[65];
+    char name[R_NAME_MAX];
     r_name(c, "collector", name);
     struct cfg g;
     cfg_init(&g);
@@ -607,7 +620,7 @@ void render_collector(struct rctx *c) {
         /* Sidecar mode: only the configuration. The webhook injects the collector
          * container (and mounts this ConfigMap) into each opted-in pod; there is no
          * workload, Service or ServiceAccount of our own. */
-        emit_config(c, &g, name, hash);
+        emit_config(c, &g, name);
         cfg_done(&g);
         return;
     }
@@ -615,8 +628,8 @@ void render_collector(struct rctx *c) {
                        : !strcmp(c->mode, "statefulset") ? "StatefulSet"
                                                          : "Deployment";
     r_emit(c, service_account(c, name, 0));
-    emit_config(c, &g, name, hash);
+    int text = emit_config(c, &g, name);
     r_emit(c, service(c, name, name, &g, 0, !strcmp(kind, "DaemonSet")));
-    r_emit(c, workload(c, kind, name, c->replicas, name, &g, hash));
+    r_emit(c, workload(c, kind, name, c->replicas, name, &g, text));
     cfg_done(&g);
 }

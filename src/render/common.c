@@ -53,6 +53,46 @@ void r_fail(struct rctx *c, const char *where, const char *fmt, ...) {
     c->failed = 1;
 }
 
+/* ---- fast builders ---- */
+
+json_t *r_s(const char *s) { return json_string_nocheck(s); }
+
+void r_set(json_t *obj, const char *k, json_t *v) { json_object_set_new_nocheck(obj, k, v); }
+
+json_t *r_kv(const char *k, json_t *v, ...) {
+    json_t *o = json_object();
+    va_list ap;
+    va_start(ap, v);
+    while (k) {
+        json_object_set_new_nocheck(o, k, v);
+        k = va_arg(ap, const char *);
+        if (k)
+            v = va_arg(ap, json_t *);
+    }
+    va_end(ap);
+    return o;
+}
+
+json_t *r_arr(json_t *v, ...) {
+    json_t *a = json_array();
+    va_list ap;
+    va_start(ap, v);
+    for (; v; v = va_arg(ap, json_t *))
+        json_array_append_new(a, v);
+    va_end(ap);
+    return a;
+}
+
+json_t *r_strs(const char *s, ...) {
+    json_t *a = json_array();
+    va_list ap;
+    va_start(ap, s);
+    for (; s; s = va_arg(ap, const char *))
+        json_array_append_new(a, r_s(s));
+    va_end(ap);
+    return a;
+}
+
 /* ---- metadata ---- */
 
 static int reserved_label(const char *k) {
@@ -67,49 +107,38 @@ static int reserved_label(const char *k) {
 
 json_t *r_labels(const struct rctx *c, const char *name, const char *component) {
     json_t *l = json_object();
-    json_object_set_new(l, R_LABEL_MANAGED_BY, json_string(R_OPERATOR));
-    json_object_set_new(l, R_LABEL_MODEL, json_string(c->name));
-    json_object_set_new(l, R_LABEL_PART_OF, json_string(R_OPERATOR));
-    json_object_set_new(l, R_LABEL_COMPONENT, json_string(component));
-    json_object_set_new(l, R_LABEL_NAME, json_string(name));
+    r_set(l, R_LABEL_MANAGED_BY, r_s(R_OPERATOR));
+    r_set(l, R_LABEL_MODEL, r_s(c->name));
+    r_set(l, R_LABEL_PART_OF, r_s(R_OPERATOR));
+    r_set(l, R_LABEL_COMPONENT, r_s(component));
+    r_set(l, R_LABEL_NAME, r_s(name));
     if (c->version)
-        json_object_set_new(l, R_LABEL_VERSION, json_string(c->version));
+        r_set(l, R_LABEL_VERSION, r_s(c->version));
     /* spec.labels come after ours and never replace them: selectors depend on ours */
     const json_t *user = r_get(c->spec, "labels");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)user, k, v) {
         if (json_is_string(v) && !reserved_label(k))
-            json_object_set(l, k, v);
+            json_object_set_nocheck(l, k, v);
     }
     return l;
 }
 
 json_t *r_selector_labels(const struct rctx *c, const char *name) {
-    json_t *l = json_object();
-    json_object_set_new(l, R_LABEL_NAME, json_string(name));
-    json_object_set_new(l, R_LABEL_MODEL, json_string(c->name));
-    json_object_set_new(l, R_LABEL_MANAGED_BY, json_string(R_OPERATOR));
-    return l;
+    return r_kv(R_LABEL_NAME, r_s(name), R_LABEL_MODEL, r_s(c->name), R_LABEL_MANAGED_BY,
+                r_s(R_OPERATOR), NULL);
 }
 
 json_t *r_object(const struct rctx *c, const char *api, const char *kind, const char *name,
                  const char *component, const char *ns) {
-    json_t *ann = json_object();
-    json_object_set_new(ann, R_ANN_OWNER, json_string(c->owner));
+    json_t *ann = r_kv(R_ANN_OWNER, r_s(c->owner), NULL);
     const char *desc = r_str(c->spec, "description", NULL);
     if (desc && *desc)
-        json_object_set_new(ann, R_ANN_DESCRIPTION, json_string(desc));
-    json_t *meta = json_object();
-    json_object_set_new(meta, "name", json_string(name));
-    json_object_set_new(meta, "namespace", json_string(ns ? ns : c->ns));
-    json_object_set_new(meta, "labels", r_labels(c, name, component));
-    json_object_set_new(meta, "annotations", ann);
-    json_t *o = json_object();
-    json_object_set_new(o, "apiVersion", json_string(api));
-    json_object_set_new(o, "kind", json_string(kind));
-    json_object_set_new(o, "metadata", meta);
-    return o;
+        r_set(ann, R_ANN_DESCRIPTION, r_s(desc));
+    json_t *meta = r_kv("name", r_s(name), "namespace", r_s(ns ? ns : c->ns), "labels",
+                        r_labels(c, name, component), "annotations", ann, NULL);
+    return r_kv("apiVersion", r_s(api), "kind", r_s(kind), "metadata", meta, NULL);
 }
 
 /* Longest name Kubernetes accepts in practice for a kind: CronJob names get an
@@ -138,85 +167,113 @@ void r_emit(struct rctx *c, json_t *obj) {
 
 /* ---- pods ---- */
 
-static json_t *seccomp_default(void) {
-    return json_pack("{s:s}", "type", "RuntimeDefault");
+static json_t *seccomp_default(void) { return r_kv("type", r_s("RuntimeDefault"), NULL); }
+
+json_t *r_pod_security(struct rctx *c) {
+    if (!c->pod_sec)
+        c->pod_sec = r_kv("runAsNonRoot", json_true(), "runAsUser", json_integer(R_RUN_AS_USER),
+                          "runAsGroup", json_integer(R_RUN_AS_USER), "fsGroup",
+                          json_integer(R_RUN_AS_USER), "seccompProfile", seccomp_default(), NULL);
+    return json_incref(c->pod_sec);
 }
 
-json_t *r_pod_security(void) {
-    json_t *s = json_object();
-    json_object_set_new(s, "runAsNonRoot", json_true());
-    json_object_set_new(s, "runAsUser", json_integer(R_RUN_AS_USER));
-    json_object_set_new(s, "runAsGroup", json_integer(R_RUN_AS_USER));
-    json_object_set_new(s, "fsGroup", json_integer(R_RUN_AS_USER));
-    json_object_set_new(s, "seccompProfile", seccomp_default());
-    return s;
-}
-
-json_t *r_container_security(void) {
-    json_t *s = json_object();
-    json_object_set_new(s, "allowPrivilegeEscalation", json_false());
-    json_object_set_new(s, "readOnlyRootFilesystem", json_true());
-    json_object_set_new(s, "runAsNonRoot", json_true());
-    json_object_set_new(s, "runAsUser", json_integer(R_RUN_AS_USER));
-    json_object_set_new(s, "capabilities", json_pack("{s:[s]}", "drop", "ALL"));
-    json_object_set_new(s, "seccompProfile", seccomp_default());
-    return s;
+json_t *r_container_security(struct rctx *c) {
+    if (!c->ctr_sec) {
+        json_t *drop = json_array();
+        json_array_append_new(drop, r_s("ALL"));
+        c->ctr_sec = r_kv("allowPrivilegeEscalation", json_false(), "readOnlyRootFilesystem",
+                          json_true(), "runAsNonRoot", json_true(), "runAsUser",
+                          json_integer(R_RUN_AS_USER), "capabilities", r_kv("drop", drop, NULL),
+                          "seccompProfile", seccomp_default(), NULL);
+    }
+    return json_incref(c->ctr_sec);
 }
 
 json_t *r_port(const char *name, int port, const char *protocol) {
-    return json_pack("{s:s, s:i, s:s}", "name", name, "containerPort", port, "protocol",
-                     protocol ? protocol : "TCP");
+    return r_kv("name", r_s(name), "containerPort", json_integer(port), "protocol",
+                r_s(protocol ? protocol : "TCP"), NULL);
 }
 
 json_t *r_svc_port(const char *name, int port, const char *protocol) {
-    return json_pack("{s:s, s:i, s:i, s:s}", "name", name, "port", port, "targetPort", port,
-                     "protocol", protocol ? protocol : "TCP");
+    return r_kv("name", r_s(name), "port", json_integer(port), "targetPort", json_integer(port),
+                "protocol", r_s(protocol ? protocol : "TCP"), NULL);
 }
 
 json_t *r_env(const char *name, const char *value) {
-    return json_pack("{s:s, s:s}", "name", name, "value", value);
+    return r_kv("name", r_s(name), "value", r_s(value), NULL);
 }
 
 json_t *r_env_secret(const char *name, const char *secret, const char *key) {
-    return json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", name, "valueFrom", "secretKeyRef",
-                     "name", secret, "key", key);
+    return r_kv("name", r_s(name), "valueFrom",
+                r_kv("secretKeyRef", r_kv("name", r_s(secret), "key", r_s(key), NULL), NULL),
+                NULL);
 }
 
 json_t *r_http_probe(const char *path, int port, int initial_delay) {
-    return json_pack("{s:{s:s, s:i}, s:i, s:i, s:i}", "httpGet", "path", path, "port", port,
-                     "initialDelaySeconds", initial_delay, "periodSeconds", 10,
-                     "failureThreshold", 3);
+    return r_kv("httpGet", r_kv("path", r_s(path), "port", json_integer(port), NULL),
+                "initialDelaySeconds", json_integer(initial_delay), "periodSeconds",
+                json_integer(10), "failureThreshold", json_integer(3), NULL);
 }
 
-json_t *r_pod_template(const struct rctx *c, const char *name, const char *component,
-                       const char *config_hash, json_t *pod_spec) {
-    json_t *meta = json_object();
-    json_object_set_new(meta, "labels", r_labels(c, name, component));
-    if (config_hash)
-        json_object_set_new(meta, "annotations",
-                            json_pack("{s:s}", R_ANN_CONFIG_HASH, config_hash));
-    json_t *t = json_object();
-    json_object_set_new(t, "metadata", meta);
-    json_object_set_new(t, "spec", pod_spec);
-    return t;
+json_t *r_pod_template(struct rctx *c, const char *name, const char *component, int text,
+                       json_t *pod_spec) {
+    json_t *meta = r_kv("labels", r_labels(c, name, component), NULL);
+    if (text >= 0 && text < c->ntexts && c->texts[text].nann < 2) {
+        json_t *ann = r_kv(R_ANN_CONFIG_HASH, r_s(""), NULL); /* filled at the end */
+        c->texts[text].ann[c->texts[text].nann++] = ann;
+        r_set(meta, "annotations", ann);
+    }
+    return r_kv("metadata", meta, "spec", pod_spec, NULL);
 }
 
 json_t *r_configmap(const struct rctx *c, const char *name, const char *component,
                     const char *key, const char *text) {
     json_t *cm = r_object(c, "v1", "ConfigMap", name, component, NULL);
-    json_object_set_new(cm, "data", json_pack("{s:s}", key, text));
+    r_set(cm, "data", r_kv(key, r_s(text), NULL));
     return cm;
 }
 
-char *r_yaml_text(const json_t *v, char hash[65]) {
+int r_configmap_yaml(struct rctx *c, const char *name, const char *component, const char *key,
+                     json_t *doc) {
+    if (c->ntexts >= R_MAX_TEXTS)
+        abort(); /* a renderer emits more texts than R_MAX_TEXTS: a programming error */
+    json_t *cm = r_configmap(c, name, component, key, "");
+    struct r_text *t = &c->texts[c->ntexts];
+    t->data = json_object_get(cm, "data");
+    snprintf(t->key, sizeof(t->key), "%s", key);
+    t->nann = 0;
+    if (!c->docs)
+        c->docs = json_array();
+    json_array_append_new(c->docs, doc);
+    r_emit(c, cm);
+    return c->ntexts++;
+}
+
+/* yaml_dump_all() separates documents with a "---" line at column 0; inside a
+ * document (always a mapping here) every line of a block scalar is indented, so that
+ * line can only be a separator. */
+void r_texts_finish(struct rctx *c) {
+    if (!c->ntexts)
+        return;
     struct strbuf b;
     strbuf_init(&b, 0);
-    if (yaml_dump(v, &b) < 0)
+    if (yaml_dump_all(c->docs, &b) < 0)
         abort(); /* only a libyaml emitter failure on valid JSON: not recoverable */
-    size_t n;
-    char *s = strbuf_detach(&b, &n);
-    sha256_hex(s, n, hash);
-    return s;
+    const char *p = b.buf, *end = b.buf + b.len;
+    for (int i = 0; i < c->ntexts; i++) {
+        const char *sep = i + 1 < c->ntexts ? strstr(p, "\n---\n") : NULL;
+        size_t n = sep ? (size_t)(sep - p) + 1 : (size_t)(end - p);
+        struct r_text *t = &c->texts[i];
+        json_object_set_new_nocheck(t->data, t->key, json_stringn_nocheck(p, n));
+        if (t->nann) {
+            char hash[65];
+            sha256_hex(p, n, hash);
+            for (int k = 0; k < t->nann; k++)
+                r_set(t->ann[k], R_ANN_CONFIG_HASH, r_s(hash));
+        }
+        p = sep ? sep + 5 : end;
+    }
+    strbuf_free(&b);
 }
 
 /* ---- images ---- */

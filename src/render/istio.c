@@ -19,7 +19,7 @@ static json_t *custom_tags(const struct rctx *c) {
     json_t *v;
     json_object_foreach((json_t *)r_get(c->spec, "istio.customTags"), k, v) {
         if (json_is_object(v))
-            json_object_set_new(tags, k, json_deep_copy(v));
+            r_set(tags, k, json_deep_copy(v));
     }
     size_t i;
     json_t *h;
@@ -32,7 +32,7 @@ static json_t *custom_tags(const struct rctx *c) {
             lower[n++] = (char)tolower((unsigned char)*p);
         lower[n] = '\0';
         if (!json_object_get(tags, lower)) /* the user's own tag of that name wins */
-            json_object_set_new(tags, lower, json_pack("{s:{s:s}}", "header", "name", lower));
+            r_set(tags, lower, json_pack("{s:{s:s}}", "header", "name", lower));
     }
     return tags;
 }
@@ -50,18 +50,19 @@ void render_istio(struct rctx *c) {
     if (pct > 100)
         pct = 100;
     json_t *rule = json_object();
-    json_object_set_new(rule, "providers",
-                        json_pack("[{s:s}]", "name",
-                                  r_str(c->spec, "istio.provider", "otel-tracing")));
-    json_object_set_new(rule, "randomSamplingPercentage", r_number(pct));
+    r_set(rule, "providers",
+                        r_arr(r_kv("name", r_s(r_str(c->spec, "istio.provider", "otel-tracing")),
+                                   NULL),
+                              NULL));
+    r_set(rule, "randomSamplingPercentage", r_number(pct));
     json_t *tags = custom_tags(c);
     if (json_object_size(tags))
-        json_object_set_new(rule, "customTags", tags);
+        r_set(rule, "customTags", tags);
     else
         json_decref(tags);
     char name[R_NAME_MAX];
     json_t *t = r_object(c, "telemetry.istio.io/v1", "Telemetry", r_name(c, "tracing", name),
                          "istio", ns);
-    json_object_set_new(t, "spec", json_pack("{s:[o]}", "tracing", rule));
+    r_set(t, "spec", r_kv("tracing", r_arr(rule, NULL), NULL));
     r_emit(c, t);
 }

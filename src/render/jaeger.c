@@ -35,8 +35,8 @@ static void default_type_param(const struct rctx *c, json_t *obj) {
     const char *strategy = r_str(c->spec, "sampling.strategy", "probabilistic");
     double rate = r_num(c->spec, "sampling.rate", 1.0);
     if (!strcmp(strategy, "ratelimiting")) {
-        json_object_set_new(obj, "type", json_string("ratelimiting"));
-        json_object_set_new(obj, "param",
+        r_set(obj, "type", r_s("ratelimiting"));
+        r_set(obj, "param",
                             r_number(r_num(c->spec, "sampling.maxTracesPerSecond", 100)));
         return;
     }
@@ -44,8 +44,8 @@ static void default_type_param(const struct rctx *c, json_t *obj) {
         rate = 1.0;
     else if (!strcmp(strategy, "always_off"))
         rate = 0.0;
-    json_object_set_new(obj, "type", json_string("probabilistic"));
-    json_object_set_new(obj, "param", r_number(rate));
+    r_set(obj, "type", r_s("probabilistic"));
+    r_set(obj, "param", r_number(rate));
 }
 
 /* [{operation, type: probabilistic, param}] from a list of {name, rate}; NULL when empty. */
@@ -73,7 +73,7 @@ json_t *render_jaeger_strategies(const struct rctx *c) {
     default_type_param(c, def);
     json_t *ops = operation_strategies(r_get(c->spec, "sampling.operations"));
     if (ops)
-        json_object_set_new(def, "operation_strategies", ops);
+        r_set(def, "operation_strategies", ops);
     json_t *services = json_array();
     size_t i;
     json_t *svc;
@@ -87,19 +87,19 @@ json_t *render_jaeger_strategies(const struct rctx *c) {
         }
         json_t *s = json_pack("{s:s}", "service", name);
         if (json_is_number(rate)) {
-            json_object_set_new(s, "type", json_string("probabilistic"));
-            json_object_set_new(s, "param", r_number(json_number_value(rate)));
+            r_set(s, "type", r_s("probabilistic"));
+            r_set(s, "param", r_number(json_number_value(rate)));
         } else {
             default_type_param(c, s);
         }
         if (sops)
-            json_object_set_new(s, "operation_strategies", sops);
+            r_set(s, "operation_strategies", sops);
         json_array_append_new(services, s);
     }
     json_t *doc = json_object();
-    json_object_set_new(doc, "default_strategy", def);
+    r_set(doc, "default_strategy", def);
     if (json_array_size(services))
-        json_object_set_new(doc, "service_strategies", services);
+        r_set(doc, "service_strategies", services);
     else
         json_decref(services);
     return doc;
@@ -186,19 +186,19 @@ static json_t *collector_ports(void) {
 }
 
 /* A Jaeger container: name, image, env (stolen), ports (stolen), admin port for probes. */
-static json_t *container(const char *name, const char *image, json_t *env, json_t *ports,
-                         int admin_port) {
+static json_t *container(struct rctx *c, const char *name, const char *image, json_t *env,
+                         json_t *ports, int admin_port) {
     json_array_append_new(ports, r_port("admin", admin_port, NULL));
     json_t *ctr = json_object();
-    json_object_set_new(ctr, "name", json_string(name));
-    json_object_set_new(ctr, "image", json_string(image));
-    json_object_set_new(ctr, "env", env);
-    json_object_set_new(ctr, "ports", ports);
-    json_object_set_new(ctr, "livenessProbe", r_http_probe("/", admin_port, 5));
-    json_object_set_new(ctr, "readinessProbe", r_http_probe("/", admin_port, 2));
-    json_object_set_new(ctr, "resources", resources());
-    json_object_set_new(ctr, "securityContext", r_container_security());
-    json_object_set_new(ctr, "volumeMounts", json_array());
+    r_set(ctr, "name", r_s(name));
+    r_set(ctr, "image", r_s(image));
+    r_set(ctr, "env", env);
+    r_set(ctr, "ports", ports);
+    r_set(ctr, "livenessProbe", r_http_probe("/", admin_port, 5));
+    r_set(ctr, "readinessProbe", r_http_probe("/", admin_port, 2));
+    r_set(ctr, "resources", resources());
+    r_set(ctr, "securityContext", r_container_security(c));
+    r_set(ctr, "volumeMounts", json_array());
     return ctr;
 }
 
@@ -207,34 +207,34 @@ static void mount(json_t *ctr, json_t *volumes, const char *name, const char *pa
     json_array_append_new(json_object_get(ctr, "volumeMounts"),
                           json_pack("{s:s, s:s}", "name", name, "mountPath", path));
     json_t *v = json_pack("{s:s}", "name", name);
-    json_object_set_new(v, source_key, source);
+    r_set(v, source_key, source);
     json_array_append_new(volumes, v);
 }
 
 static json_t *deployment(struct rctx *c, const char *name, int replicas, int recreate,
                           json_t *ctr, json_t *volumes) {
     json_t *spec = json_object();
-    json_object_set_new(spec, "securityContext", r_pod_security());
-    json_object_set_new(spec, "containers", json_pack("[o]", ctr));
-    json_object_set_new(spec, "volumes", volumes);
+    r_set(spec, "securityContext", r_pod_security(c));
+    r_set(spec, "containers", json_pack("[o]", ctr));
+    r_set(spec, "volumes", volumes);
     json_t *d = r_object(c, "apps/v1", "Deployment", name, "jaeger", NULL);
     json_t *ds = json_object();
-    json_object_set_new(ds, "replicas", json_integer(replicas));
+    r_set(ds, "replicas", json_integer(replicas));
     if (recreate) /* one writer at a time for memory/badger storage */
-        json_object_set_new(ds, "strategy", json_pack("{s:s}", "type", "Recreate"));
-    json_object_set_new(ds, "selector", json_pack("{s:o}", "matchLabels", r_selector_labels(c, name)));
-    json_object_set_new(ds, "template", r_pod_template(c, name, "jaeger", NULL, spec));
-    json_object_set_new(d, "spec", ds);
+        r_set(ds, "strategy", json_pack("{s:s}", "type", "Recreate"));
+    r_set(ds, "selector", json_pack("{s:o}", "matchLabels", r_selector_labels(c, name)));
+    r_set(ds, "template", r_pod_template(c, name, "jaeger", -1, spec));
+    r_set(d, "spec", ds);
     return d;
 }
 
 static void emit_service(struct rctx *c, const char *name, const char *selector, json_t *ports) {
     json_t *s = r_object(c, "v1", "Service", name, "jaeger", NULL);
     json_t *spec = json_object();
-    json_object_set_new(spec, "type", json_string("ClusterIP"));
-    json_object_set_new(spec, "selector", r_selector_labels(c, selector));
-    json_object_set_new(spec, "ports", ports);
-    json_object_set_new(s, "spec", spec);
+    r_set(spec, "type", r_s("ClusterIP"));
+    r_set(spec, "selector", r_selector_labels(c, selector));
+    r_set(spec, "ports", ports);
+    r_set(s, "spec", spec);
     r_emit(c, s);
 }
 
@@ -248,7 +248,7 @@ static json_t *emptydir(void) { return json_object(); }
 
 static void emit_badger_pvc(struct rctx *c, const char *name) {
     json_t *pvc = r_object(c, "v1", "PersistentVolumeClaim", name, "jaeger", NULL);
-    json_object_set_new(
+    r_set(
         pvc, "spec",
         json_pack("{s:[s], s:{s:{s:s}}}", "accessModes", "ReadWriteOnce", "resources", "requests",
                   "storage", r_str(c->spec, "backend.jaeger.storage.badger.size", "10Gi")));
@@ -266,30 +266,30 @@ static void emit_es_cleaner(struct rctx *c) {
         json_array_append_new(env, r_env("INDEX_PREFIX", prefix));
     es_credentials(c, env, "ES_USERNAME", "ES_PASSWORD");
     json_t *ctr = json_object();
-    json_object_set_new(ctr, "name", json_string("es-index-cleaner"));
-    json_object_set_new(ctr, "image", json_string(image));
-    json_object_set_new(ctr, "args",
+    r_set(ctr, "name", r_s("es-index-cleaner"));
+    r_set(ctr, "image", r_s(image));
+    r_set(ctr, "args",
                         json_pack("[s, s]", days,
                                   r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", "")));
-    json_object_set_new(ctr, "env", env);
-    json_object_set_new(ctr, "securityContext", r_container_security());
+    r_set(ctr, "env", env);
+    r_set(ctr, "securityContext", r_container_security(c));
     free(image);
     json_t *pod = json_object();
-    json_object_set_new(pod, "restartPolicy", json_string("OnFailure"));
-    json_object_set_new(pod, "securityContext", r_pod_security());
-    json_object_set_new(pod, "containers", json_pack("[o]", ctr));
+    r_set(pod, "restartPolicy", r_s("OnFailure"));
+    r_set(pod, "securityContext", r_pod_security(c));
+    r_set(pod, "containers", json_pack("[o]", ctr));
     json_t *job = json_object();
-    json_object_set_new(job, "backoffLimit", json_integer(3));
-    json_object_set_new(job, "ttlSecondsAfterFinished", json_integer(86400));
-    json_object_set_new(job, "template", r_pod_template(c, name, "jaeger", NULL, pod));
+    r_set(job, "backoffLimit", json_integer(3));
+    r_set(job, "ttlSecondsAfterFinished", json_integer(86400));
+    r_set(job, "template", r_pod_template(c, name, "jaeger", -1, pod));
     json_t *cj = r_object(c, "batch/v1", "CronJob", name, "jaeger", NULL);
     json_t *spec = json_object();
-    json_object_set_new(spec, "schedule", json_string(ES_CLEANER_SCHEDULE));
-    json_object_set_new(spec, "concurrencyPolicy", json_string("Forbid"));
-    json_object_set_new(spec, "successfulJobsHistoryLimit", json_integer(1));
-    json_object_set_new(spec, "failedJobsHistoryLimit", json_integer(3));
-    json_object_set_new(spec, "jobTemplate", json_pack("{s:o}", "spec", job));
-    json_object_set_new(cj, "spec", spec);
+    r_set(spec, "schedule", r_s(ES_CLEANER_SCHEDULE));
+    r_set(spec, "concurrencyPolicy", r_s("Forbid"));
+    r_set(spec, "successfulJobsHistoryLimit", json_integer(1));
+    r_set(spec, "failedJobsHistoryLimit", json_integer(3));
+    r_set(spec, "jobTemplate", json_pack("{s:o}", "spec", job));
+    r_set(cj, "spec", spec);
     r_emit(c, cj);
 }
 
@@ -314,7 +314,7 @@ static void render_all_in_one(struct rctx *c, const char *sampling_cm) {
     sampling_env(env);
     json_t *ports = collector_ports();
     json_array_append_new(ports, r_port("query", 16686, NULL));
-    json_t *ctr = container("jaeger", base_image(c), env, ports, 14269);
+    json_t *ctr = container(c, "jaeger", base_image(c), env, ports, 14269);
     json_t *volumes = json_array();
     mount(ctr, volumes, "sampling", SAMPLING_DIR, json_pack("{s:s}", "name", sampling_cm),
           "configMap");
@@ -339,7 +339,7 @@ static void render_production(struct rctx *c, const char *sampling_cm) {
     json_array_extend(env, senv);
     json_decref(senv);
     sampling_env(env);
-    json_t *ctr = container("jaeger-collector", cimg, env, collector_ports(), 14269);
+    json_t *ctr = container(c, "jaeger-collector", cimg, env, collector_ports(), 14269);
     free(cimg);
     json_t *volumes = json_array();
     mount(ctr, volumes, "sampling", SAMPLING_DIR, json_pack("{s:s}", "name", sampling_cm),
@@ -348,7 +348,7 @@ static void render_production(struct rctx *c, const char *sampling_cm) {
     r_emit(c, deployment(c, coll, 2, 0, ctr, volumes));
 
     char *qimg = r_image_sibling(base_image(c), "jaeger-query");
-    json_t *qctr = container("jaeger-query", qimg, storage_env(c),
+    json_t *qctr = container(c, "jaeger-query", qimg, storage_env(c),
                              json_pack("[o]", r_port("query", 16686, NULL)), 16687);
     free(qimg);
     json_t *qvol = json_array();
@@ -364,42 +364,42 @@ static void render_operator_cr(struct rctx *c, json_t *strategies) {
     const char *type = storage_type(c);
     int production = !strcmp(r_str(c->spec, "backend.jaeger.deployment", "allInOne"), "production");
     json_t *spec = json_object();
-    json_object_set_new(spec, "strategy", json_string(production ? "production" : "allinone"));
+    r_set(spec, "strategy", r_s(production ? "production" : "allinone"));
     const char *image = r_str(c->spec, "backend.jaeger.image", NULL);
     if (image && !production)
-        json_object_set_new(spec, "allInOne", json_pack("{s:s}", "image", image));
+        r_set(spec, "allInOne", json_pack("{s:s}", "image", image));
     json_t *storage = json_object();
-    json_object_set_new(storage, "type", json_string(type));
+    r_set(storage, "type", r_s(type));
     json_t *options = json_object();
     if (!strcmp(type, "memory")) {
-        json_object_set_new(options, "memory", json_pack("{s:s}", "max-traces", MEMORY_MAX_TRACES));
+        r_set(options, "memory", json_pack("{s:s}", "max-traces", MEMORY_MAX_TRACES));
     } else if (!strcmp(type, "badger")) {
         char pvc[R_NAME_MAX];
         r_name(c, "jaeger-badger", pvc);
         emit_badger_pvc(c, pvc);
         retention_go(c, ttl, sizeof(ttl));
-        json_object_set_new(options, "badger",
+        r_set(options, "badger",
                             json_pack("{s:s, s:s, s:s, s:s}", "ephemeral", "false",
                                       "directory-key", BADGER_DIR "/key", "directory-value",
                                       BADGER_DIR "/data", "span-store-ttl", ttl));
-        json_object_set_new(spec, "volumes",
+        r_set(spec, "volumes",
                             json_pack("[{s:s, s:{s:s}}]", "name", "badger",
                                       "persistentVolumeClaim", "claimName", pvc));
-        json_object_set_new(spec, "volumeMounts",
+        r_set(spec, "volumeMounts",
                             json_pack("[{s:s, s:s}]", "name", "badger", "mountPath", BADGER_DIR));
     } else if (!strcmp(type, "elasticsearch")) {
         json_t *es = json_pack("{s:s}", "server-urls",
                                r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", ""));
         const char *prefix = r_str(c->spec, "backend.jaeger.storage.elasticsearch.indexPrefix", NULL);
         if (prefix && *prefix)
-            json_object_set_new(es, "index-prefix", json_string(prefix));
-        json_object_set_new(options, "es", es);
+            r_set(es, "index-prefix", r_s(prefix));
+        r_set(options, "es", es);
         const char *secret =
             r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.name", NULL);
         if (secret) {
             /* the Jaeger operator loads the whole Secret with envFrom: its keys must be
              * the variable names themselves */
-            json_object_set_new(storage, "secretName", json_string(secret));
+            r_set(storage, "secretName", r_s(secret));
             const char *uk = r_str(
                 c->spec, "backend.jaeger.storage.elasticsearch.secretRef.usernameKey", "ES_USERNAME");
             const char *pk = r_str(
@@ -409,16 +409,16 @@ static void render_operator_cr(struct rctx *c, json_t *strategies) {
                           "with useOperatorCR the Jaeger operator reads the Secret's keys "
                           "ES_USERNAME and ES_PASSWORD; usernameKey/passwordKey are ignored");
         }
-        json_object_set_new(storage, "esIndexCleaner",
+        r_set(storage, "esIndexCleaner",
                             json_pack("{s:b, s:I, s:s}", "enabled", 1, "numberOfDays",
                                       (json_int_t)retention_days(c), "schedule",
                                       ES_CLEANER_SCHEDULE));
     }
-    json_object_set_new(storage, "options", options);
-    json_object_set_new(spec, "storage", storage);
-    json_object_set_new(spec, "sampling", json_pack("{s:O}", "options", strategies));
+    r_set(storage, "options", options);
+    r_set(spec, "storage", storage);
+    r_set(spec, "sampling", json_pack("{s:O}", "options", strategies));
     json_t *cr = r_object(c, "jaegertracing.io/v1", "Jaeger", name, "jaeger", NULL);
-    json_object_set_new(cr, "spec", spec);
+    r_set(cr, "spec", spec);
     r_emit(c, cr);
 }
 

@@ -150,9 +150,9 @@ static json_t *endpoints(const struct rctx *c) {
     json_t *e = json_object();
     char buf[3 * R_NAME_MAX];
     snprintf(buf, sizeof(buf), "http://%s-collector.%s.svc:4317", c->name, c->ns);
-    json_object_set_new(e, "otlpGrpc", json_string(buf));
+    r_set(e, "otlpGrpc", r_s(buf));
     snprintf(buf, sizeof(buf), "http://%s-collector.%s.svc:4318", c->name, c->ns);
-    json_object_set_new(e, "otlpHttp", json_string(buf));
+    r_set(e, "otlpHttp", r_s(buf));
     return e;
 }
 
@@ -174,10 +174,15 @@ int render_model(const json_t *model, struct render_result *out, struct diag *d)
     render_istio(&c);
     render_alerts(&c);
     render_grafana(&c);
+    json_decref(c.pod_sec);
+    json_decref(c.ctr_sec);
     if (c.failed) {
         json_decref(c.out);
+        json_decref(c.docs);
         return OP_EINVALID;
     }
+    r_texts_finish(&c);
+    json_decref(c.docs);
     out->manifests = sorted(c.out);
     json_decref(c.out);
     out->capacity = render_capacity(&c);

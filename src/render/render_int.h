@@ -29,6 +29,16 @@
 /* Unprivileged UID/GID the collector, Jaeger and Tempo images run as. */
 #define R_RUN_AS_USER 10001
 
+/* A YAML text whose document is serialized at the end of render_model(): all texts of a
+ * render go through one yaml_dump_all() (one libyaml emitter instead of one per text). */
+struct r_text {
+    json_t *data;          /* borrowed: the ConfigMap's data object */
+    char key[R_NAME_MAX];  /* its key there */
+    json_t *ann[2];        /* borrowed: pod template annotations receiving the sha256 */
+    int nann;
+};
+#define R_MAX_TEXTS 8
+
 struct rctx {
     const json_t *model;   /* borrowed: the defaulted TracingModel */
     const json_t *spec;    /* borrowed: model.spec */
@@ -49,6 +59,11 @@ struct rctx {
     char owner[2 * R_NAME_MAX];      /* "<ns>/<name>" */
     char backend_otlp[2 * R_NAME_MAX]; /* host:port the collector exports to (jaeger/tempo) */
     char query_url[2 * R_NAME_MAX];    /* Grafana datasource URL ("" when none) */
+
+    json_t *pod_sec, *ctr_sec; /* shared securityContexts (see r_pod_security) */
+    json_t *docs;          /* documents of the deferred texts, in slot order */
+    struct r_text texts[R_MAX_TEXTS];
+    int ntexts;
 };
 
 /* ---- reading the model (borrowed values; defaults when absent or mistyped) ---- */
@@ -65,6 +80,17 @@ const char *r_name(const struct rctx *c, const char *suffix, char *buf);
 void r_fail(struct rctx *c, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- fast JSON builders ----
+ * Every string the renderers produce is valid UTF-8 (literals, and text taken whole
+ * from the parsed model, which jansson already checked), so they skip jansson's UTF-8
+ * re-check; a string cut by a fixed-size buffer must use json_string() instead. */
+json_t *r_s(const char *s);                      /* json_string without the re-check */
+/* {k1: v1, k2: v2, ...} with the values stolen; the list ends with a NULL key. */
+json_t *r_kv(const char *k, json_t *v, ...);
+void r_set(json_t *obj, const char *k, json_t *v); /* json_object_set_new, no re-check */
+json_t *r_arr(json_t *v, ...);                   /* [v1, v2, ...] stolen, NULL-terminated */
+json_t *r_strs(const char *s, ...);              /* ["s1", "s2", ...], NULL-terminated */
+
 /* ---- objects ---- */
 /* {apiVersion, kind, metadata{name, namespace, labels, annotations}} in namespace ns
  * (NULL = the model's). component is one of collector|jaeger|tempo|istio|alerts|grafana. */
@@ -78,21 +104,30 @@ json_t *r_selector_labels(const struct rctx *c, const char *name);
 void r_emit(struct rctx *c, json_t *obj);
 
 /* ---- pod building blocks ---- */
-json_t *r_pod_security(void);          /* pod securityContext: non-root 10001, RuntimeDefault */
-json_t *r_container_security(void);    /* container securityContext: read-only, drop ALL */
+/* pod securityContext (non-root 10001, RuntimeDefault) and container securityContext
+ * (read-only root, no privilege escalation, drop ALL). One instance per render, shared
+ * by every pod of it (json_incref): treat as read-only. */
+json_t *r_pod_security(struct rctx *c);
+json_t *r_container_security(struct rctx *c);
 json_t *r_port(const char *name, int port, const char *protocol);  /* containerPort */
 json_t *r_svc_port(const char *name, int port, const char *protocol); /* Service port */
 json_t *r_env(const char *name, const char *value);
 json_t *r_env_secret(const char *name, const char *secret, const char *key);
 json_t *r_http_probe(const char *path, int port, int initial_delay);
-/* Pod template {metadata{labels, annotations?}, spec} (spec stolen). config_hash may be NULL. */
-json_t *r_pod_template(const struct rctx *c, const char *name, const char *component,
-                       const char *config_hash, json_t *pod_spec);
+/* Pod template {metadata{labels, annotations?}, spec} (spec stolen). text is the slot of
+ * a YAML text from r_configmap_yaml() whose sha256 goes into the tracemodel.dev/config-hash
+ * annotation (so a config change rolls the pods), or -1 for none. */
+json_t *r_pod_template(struct rctx *c, const char *name, const char *component, int text,
+                       json_t *pod_spec);
 /* A ConfigMap with one key (text copied). */
 json_t *r_configmap(const struct rctx *c, const char *name, const char *component,
                     const char *key, const char *text);
-/* YAML text of v (caller frees) and its sha256 in hash (65 bytes). */
-char *r_yaml_text(const json_t *v, char hash[65]);
+/* Emits ConfigMap `name` whose `key` will hold doc (stolen) as YAML text (made with
+ * yaml_dump_all when the render finishes: r_texts_finish()). Returns the text's slot. */
+int r_configmap_yaml(struct rctx *c, const char *name, const char *component, const char *key,
+                     json_t *doc);
+/* Serializes every deferred document and fills the ConfigMaps and hash annotations. */
+void r_texts_finish(struct rctx *c);
 /* The image with its last path component replaced by repo (tag kept), e.g.
  * ("jaegertracing/all-in-one:1.62.0", "jaeger-query") -> "jaegertracing/jaeger-query:1.62.0". */
 char *r_image_sibling(const char *image, const char *repo);

@@ -50,15 +50,15 @@ static json_t *s3_block(const struct rctx *c) {
     while (n && ep[n - 1] == '/')
         n--;
     json_t *s3 = json_object();
-    json_object_set_new(s3, "bucket", json_string(r_str(c->spec, "backend.tempo.storage.s3.bucket", "")));
-    json_object_set_new(s3, "endpoint", json_stringn(ep, n));
+    r_set(s3, "bucket", r_s(r_str(c->spec, "backend.tempo.storage.s3.bucket", "")));
+    r_set(s3, "endpoint", json_stringn(ep, n));
     const char *region = r_str(c->spec, "backend.tempo.storage.s3.region", NULL);
     if (region && *region)
-        json_object_set_new(s3, "region", json_string(region));
-    json_object_set_new(s3, "insecure", json_boolean(insecure));
+        r_set(s3, "region", r_s(region));
+    r_set(s3, "insecure", json_boolean(insecure));
     if (r_str(c->spec, "backend.tempo.storage.s3.secretRef.name", NULL)) {
-        json_object_set_new(s3, "access_key", json_string("${S3_ACCESS_KEY_ID}"));
-        json_object_set_new(s3, "secret_key", json_string("${S3_SECRET_ACCESS_KEY}"));
+        r_set(s3, "access_key", r_s("${S3_ACCESS_KEY_ID}"));
+        r_set(s3, "secret_key", r_s("${S3_SECRET_ACCESS_KEY}"));
     }
     return s3;
 }
@@ -67,93 +67,103 @@ static json_t *tempo_config(const struct rctx *c) {
     char ret[64];
     retention_go(c, ret, sizeof(ret));
     json_t *cfg = json_object();
-    json_object_set_new(cfg, "server", json_pack("{s:i}", "http_listen_port", 3200));
-    json_object_set_new(
+    r_set(cfg, "server", r_kv("http_listen_port", json_integer(3200), NULL));
+    r_set(
         cfg, "distributor",
-        json_pack("{s:{s:{s:{s:{s:s}, s:{s:s}}}}}", "receivers", "otlp", "protocols", "grpc",
-                  "endpoint", "0.0.0.0:4317", "http", "endpoint", "0.0.0.0:4318"));
-    json_object_set_new(cfg, "compactor",
-                        json_pack("{s:{s:s}}", "compaction", "block_retention", ret));
+        r_kv("receivers",
+             r_kv("otlp",
+                  r_kv("protocols",
+                       r_kv("grpc", r_kv("endpoint", r_s("0.0.0.0:4317"), NULL), "http",
+                            r_kv("endpoint", r_s("0.0.0.0:4318"), NULL), NULL),
+                       NULL),
+                  NULL),
+             NULL));
+    r_set(cfg, "compactor",
+                        r_kv("compaction", r_kv("block_retention", r_s(ret), NULL), NULL));
     json_t *trace = json_object();
     if (is_s3(c)) {
-        json_object_set_new(trace, "backend", json_string("s3"));
-        json_object_set_new(trace, "s3", s3_block(c));
+        r_set(trace, "backend", r_s("s3"));
+        r_set(trace, "s3", s3_block(c));
     } else {
-        json_object_set_new(trace, "backend", json_string("local"));
-        json_object_set_new(trace, "local", json_pack("{s:s}", "path", DATA_DIR "/traces"));
+        r_set(trace, "backend", r_s("local"));
+        r_set(trace, "local", r_kv("path", r_s(DATA_DIR "/traces"), NULL));
     }
-    json_object_set_new(trace, "wal", json_pack("{s:s}", "path", DATA_DIR "/wal"));
-    json_object_set_new(cfg, "storage", json_pack("{s:o}", "trace", trace));
+    r_set(trace, "wal", r_kv("path", r_s(DATA_DIR "/wal"), NULL));
+    r_set(cfg, "storage", r_kv("trace", trace, NULL));
     /* no phoning home from a cluster component */
-    json_object_set_new(cfg, "usage_report", json_pack("{s:b}", "reporting_enabled", 0));
+    r_set(cfg, "usage_report", r_kv("reporting_enabled", json_false(), NULL));
     return cfg;
 }
 
-static json_t *tempo_container(const struct rctx *c) {
+static json_t *tempo_container(struct rctx *c) {
     int s3 = is_s3(c);
     json_t *ctr = json_object();
-    json_object_set_new(ctr, "name", json_string("tempo"));
-    json_object_set_new(ctr, "image",
-                        json_string(r_str(c->spec, "backend.tempo.image", TM_DEFAULT_TEMPO_IMAGE)));
-    json_t *args = json_pack("[s]", "-config.file=/conf/" CFG_KEY);
-    json_object_set_new(ctr, "args", args);
+    r_set(ctr, "name", r_s("tempo"));
+    r_set(ctr, "image",
+                        r_s(r_str(c->spec, "backend.tempo.image", TM_DEFAULT_TEMPO_IMAGE)));
+    json_t *args = r_strs("-config.file=/conf/" CFG_KEY, NULL);
+    r_set(ctr, "args", args);
     const char *secret = r_str(c->spec, "backend.tempo.storage.s3.secretRef.name", NULL);
     if (s3 && secret) {
-        json_array_append_new(args, json_string("-config.expand-env=true"));
-        json_object_set_new(ctr, "env",
+        json_array_append_new(args, r_s("-config.expand-env=true"));
+        r_set(ctr, "env",
                             json_pack("[o, o]",
                                       r_env_secret("S3_ACCESS_KEY_ID", secret, "access_key_id"),
                                       r_env_secret("S3_SECRET_ACCESS_KEY", secret,
                                                    "secret_access_key")));
     }
-    json_object_set_new(ctr, "ports",
-                        json_pack("[o, o, o]", r_port("http", 3200, NULL),
-                                  r_port("otlp-grpc", 4317, NULL), r_port("otlp-http", 4318, NULL)));
-    json_object_set_new(ctr, "livenessProbe", r_http_probe("/ready", 3200, 30));
-    json_object_set_new(ctr, "readinessProbe", r_http_probe("/ready", 3200, 10));
-    json_object_set_new(ctr, "resources",
-                        json_pack("{s:{s:s, s:s}, s:{s:s}}", "requests", "cpu", "200m", "memory",
-                                  "512Mi", "limits", "memory", "2Gi"));
-    json_object_set_new(ctr, "securityContext", r_container_security());
-    json_object_set_new(ctr, "volumeMounts",
-                        json_pack("[{s:s, s:s, s:b}, {s:s, s:s}, {s:s, s:s}]", "name", "config",
-                                  "mountPath", "/conf", "readOnly", 1, "name", "data", "mountPath",
-                                  DATA_DIR, "name", "tmp", "mountPath", "/tmp"));
+    r_set(ctr, "ports",
+                        r_arr(r_port("http", 3200, NULL), r_port("otlp-grpc", 4317, NULL),
+                              r_port("otlp-http", 4318, NULL), NULL));
+    r_set(ctr, "livenessProbe", r_http_probe("/ready", 3200, 30));
+    r_set(ctr, "readinessProbe", r_http_probe("/ready", 3200, 10));
+    r_set(ctr, "resources",
+                        r_kv("requests", r_kv("cpu", r_s("200m"), "memory", r_s("512Mi"), NULL),
+                             "limits", r_kv("memory", r_s("2Gi"), NULL), NULL));
+    r_set(ctr, "securityContext", r_container_security(c));
+    r_set(ctr, "volumeMounts",
+                        r_arr(r_kv("name", r_s("config"), "mountPath", r_s("/conf"), "readOnly",
+                                   json_true(), NULL),
+                              r_kv("name", r_s("data"), "mountPath", r_s(DATA_DIR), NULL),
+                              r_kv("name", r_s("tmp"), "mountPath", r_s("/tmp"), NULL), NULL));
     return ctr;
 }
 
-static void render_statefulset(struct rctx *c, const char *name, const char *hash) {
+static void render_statefulset(struct rctx *c, const char *name, int text) {
     json_t *pod = json_object();
-    json_object_set_new(pod, "securityContext", r_pod_security());
-    json_object_set_new(pod, "containers", json_pack("[o]", tempo_container(c)));
-    json_object_set_new(pod, "volumes",
-                        json_pack("[{s:s, s:{s:s}}, {s:s, s:{}}]", "name", "config", "configMap",
-                                  "name", name, "name", "tmp", "emptyDir"));
+    r_set(pod, "securityContext", r_pod_security(c));
+    r_set(pod, "containers", r_arr(tempo_container(c), NULL));
+    r_set(pod, "volumes",
+                        r_arr(r_kv("name", r_s("config"), "configMap", r_kv("name", r_s(name), NULL),
+                                   NULL),
+                              r_kv("name", r_s("tmp"), "emptyDir", json_object(), NULL), NULL));
     json_t *spec = json_object();
-    json_object_set_new(spec, "replicas", json_integer(1));
-    json_object_set_new(spec, "serviceName", json_string(name));
-    json_object_set_new(spec, "selector", json_pack("{s:o}", "matchLabels", r_selector_labels(c, name)));
-    json_object_set_new(spec, "template", r_pod_template(c, name, "tempo", hash, pod));
-    json_object_set_new(
+    r_set(spec, "replicas", json_integer(1));
+    r_set(spec, "serviceName", r_s(name));
+    r_set(spec, "selector", r_kv("matchLabels", r_selector_labels(c, name), NULL));
+    r_set(spec, "template", r_pod_template(c, name, "tempo", text, pod));
+    r_set(
         spec, "volumeClaimTemplates",
-        json_pack("[{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}]", "metadata", "name", "data", "spec",
-                  "accessModes", "ReadWriteOnce", "resources", "requests", "storage",
-                  volume_size(c)));
+        r_arr(r_kv("metadata", r_kv("name", r_s("data"), NULL), "spec",
+                   r_kv("accessModes", r_strs("ReadWriteOnce", NULL), "resources",
+                        r_kv("requests", r_kv("storage", r_s(volume_size(c)), NULL), NULL),
+                        NULL),
+                   NULL),
+              NULL));
     json_t *sts = r_object(c, "apps/v1", "StatefulSet", name, "tempo", NULL);
-    json_object_set_new(sts, "spec", spec);
+    r_set(sts, "spec", spec);
     r_emit(c, sts);
 }
 
 static void render_service(struct rctx *c, const char *name) {
     json_t *s = r_object(c, "v1", "Service", name, "tempo", NULL);
     json_t *spec = json_object();
-    json_object_set_new(spec, "type", json_string("ClusterIP"));
-    json_object_set_new(spec, "selector", r_selector_labels(c, name));
-    json_object_set_new(spec, "ports",
-                        json_pack("[o, o, o]", r_svc_port("http", 3200, NULL),
-                                  r_svc_port("otlp-grpc", 4317, NULL),
-                                  r_svc_port("otlp-http", 4318, NULL)));
-    json_object_set_new(s, "spec", spec);
+    r_set(spec, "type", r_s("ClusterIP"));
+    r_set(spec, "selector", r_selector_labels(c, name));
+    r_set(spec, "ports",
+                        r_arr(r_svc_port("http", 3200, NULL), r_svc_port("otlp-grpc", 4317, NULL),
+                              r_svc_port("otlp-http", 4318, NULL), NULL));
+    r_set(s, "spec", spec);
     r_emit(c, s);
 }
 
@@ -165,45 +175,41 @@ static void render_operator_cr(struct rctx *c, const char *name) {
     retention_go(c, ret, sizeof(ret));
     json_t *traces = json_object();
     if (is_s3(c)) {
-        json_object_set_new(traces, "backend", json_string("s3"));
+        r_set(traces, "backend", r_s("s3"));
         const char *secret = r_str(c->spec, "backend.tempo.storage.s3.secretRef.name", NULL);
         if (secret)
-            json_object_set_new(traces, "s3", json_pack("{s:s}", "secret", secret));
+            r_set(traces, "s3", json_pack("{s:s}", "secret", secret));
         diag_warn(c->d, "spec.backend.tempo.storage.s3",
                   "with useOperatorCR the tempo-operator reads bucket, endpoint, access_key_id "
                   "and access_key_secret from the Secret; the model's bucket/endpoint/region "
                   "are not passed");
     } else {
-        json_object_set_new(traces, "backend", json_string("pv"));
+        r_set(traces, "backend", r_s("pv"));
     }
-    json_object_set_new(traces, "size", json_string(volume_size(c)));
+    r_set(traces, "size", r_s(volume_size(c)));
     json_t *spec = json_object();
-    json_object_set_new(spec, "storage", json_pack("{s:o}", "traces", traces));
-    json_object_set_new(spec, "ingestion",
+    r_set(spec, "storage", json_pack("{s:o}", "traces", traces));
+    r_set(spec, "ingestion",
                         json_pack("{s:{s:{s:b}, s:{s:b}}}", "otlp", "grpc", "enabled", 1, "http",
                                   "enabled", 1));
-    json_object_set_new(spec, "extraConfig",
+    r_set(spec, "extraConfig",
                         json_pack("{s:{s:{s:{s:s}}}}", "tempo", "compactor", "compaction",
                                   "block_retention", ret));
     json_t *cr = r_object(c, "tempo.grafana.com/v1alpha1", "TempoMonolithic", name, "tempo", NULL);
-    json_object_set_new(cr, "spec", spec);
+    r_set(cr, "spec", spec);
     r_emit(c, cr);
 }
 
 void render_tempo(struct rctx *c) {
     if (strcmp(c->backend, "tempo") != 0)
         return;
-    char name[R_NAME_MAX], hash[65];
+    char name[R_NAME_MAX];
     r_name(c, "tempo", name);
     if (r_bool(c->spec, "backend.tempo.useOperatorCR", 0)) {
         render_operator_cr(c, name);
         return;
     }
-    json_t *cfg = tempo_config(c);
-    char *text = r_yaml_text(cfg, hash);
-    json_decref(cfg);
-    r_emit(c, r_configmap(c, name, "tempo", CFG_KEY, text));
-    free(text);
+    int text = r_configmap_yaml(c, name, "tempo", CFG_KEY, tempo_config(c));
     render_service(c, name);
-    render_statefulset(c, name, hash);
+    render_statefulset(c, name, text);
 }
