@@ -16,14 +16,18 @@
 #include <openssl/x509.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -64,6 +68,9 @@ struct http_server {
     char name[48];
     struct lws_context *ctx;
     struct lws_protocols protocols[2];
+    /* lws gives every TLS vhost a client SSL_CTX too (loading the system CAs);
+     * we make no client connections, so it gets this empty one. */
+    SSL_CTX *client_ctx;
     struct listener ls[MAX_LISTENERS];
     size_t n;
     unsigned io_timeout_s, keepalive_s;
@@ -334,6 +341,7 @@ static int on_http(struct lws *wsi, struct listener *l, struct session *s, const
     int uri_len = 0;
     session_free(s);
     s->started = 1;
+    s->body_started = time(NULL);
     s->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
     if (s->method < 0 || s->method >= (int)(sizeof(METHOD_NAMES) / sizeof(METHOD_NAMES[0])))
         return -1;
@@ -361,10 +369,8 @@ static int on_http(struct lws *wsi, struct listener *l, struct session *s, const
         }
         s->discard = 1;   /* read it, drop it, then answer 413 */
     }
-    if (s->content_length > 0) {
-        s->body_started = time(NULL);
+    if (s->content_length > 0)
         return 0;   /* LWS_CALLBACK_HTTP_BODY follows */
-    }
     if (s->content_length == 0 && s->method == LWSHUMETH_POST)
         return 0;   /* lws sends an empty HTTP_BODY + BODY_COMPLETION itself */
     dispatch(wsi, l, s);
@@ -560,8 +566,59 @@ static void *service_main(void *arg) {
     return NULL;
 }
 
+/* Binds (iface, port) once ourselves, so that "address in use" is reported
+ * with its reason and lws never fails half way through creating a TLS vhost
+ * (it leaks the vhost's SSL_CTX then). Sets l->ipv4_only when the host has no
+ * IPv6 at all. */
+static int preflight_bind(struct listener *l, struct op_status *st) {
+    union {
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } a;
+    memset(&a, 0, sizeof(a));
+    int v6 = !l->ipv4_only;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 && v6 && !l->iface[0]) {
+        l->ipv4_only = 1;   /* no IPv6 in this kernel: ":port" means IPv4 any */
+        v6 = 0;
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
+    if (fd < 0)
+        return op_fail(st, OP_EIO, "cannot create a socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    socklen_t len;
+    if (v6) {
+        int zero = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        a.v6.sin6_family = AF_INET6;
+        a.v6.sin6_port = htons((uint16_t)l->want_port);
+        a.v6.sin6_addr = in6addr_any;
+        if (l->iface[0])
+            inet_pton(AF_INET6, l->iface, &a.v6.sin6_addr);
+        len = sizeof(a.v6);
+    } else {
+        a.v4.sin_family = AF_INET;
+        a.v4.sin_port = htons((uint16_t)l->want_port);
+        a.v4.sin_addr.s_addr = htonl(INADDR_ANY);
+        if (l->iface[0])
+            inet_pton(AF_INET, l->iface, &a.v4.sin_addr);
+        len = sizeof(a.v4);
+    }
+    int rc = bind(fd, (struct sockaddr *)&a, len);
+    int err = errno;
+    close(fd);
+    if (rc != 0)
+        return op_fail(st, OP_EIO, "cannot listen on %s port %d: %s",
+                       l->iface[0] ? l->iface : "every address", l->want_port, strerror(err));
+    return 0;
+}
+
 static int create_vhost(struct http_server *s, struct listener *l, struct op_status *st) {
     struct lws_context_creation_info vi;
+    int rc = preflight_bind(l, st);
+    if (rc)
+        return rc;
     for (int attempt = 0; attempt < 2; attempt++) {
         memset(&vi, 0, sizeof(vi));
         vi.vhost_name = l->name;
@@ -576,9 +633,11 @@ static int create_vhost(struct http_server *s, struct listener *l, struct op_sta
         vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
         if (l->ipv4_only || attempt == 1)
             vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-        if (l->tls)
+        if (l->tls) {
             vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
                           LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+            vi.provided_client_ssl_ctx = s->client_ctx;
+        }
         l->vh = lws_create_vhost(s->ctx, &vi);
         if (l->vh)
             return 0;
@@ -639,6 +698,10 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         any_tls |= s->ls[i].tls;
     }
 
+    if (any_tls && !(s->client_ctx = SSL_CTX_new(TLS_client_method()))) {
+        op_fail(st, OP_EIO, "cannot create an OpenSSL context");
+        goto fail;
+    }
     struct lws_context_creation_info ci;
     memset(&ci, 0, sizeof(ci));
     ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
@@ -710,6 +773,7 @@ void http_server_stop(struct http_server *s) {
         lws_sul_cancel(&s->sul_tick);
         lws_context_destroy(s->ctx);
     }
+    SSL_CTX_free(s->client_ctx);
     for (size_t i = 0; i < s->n; i++) {
         tls_pair_free(s->ls[i].pair);
         pthread_mutex_destroy(&s->ls[i].lock);
