@@ -6,8 +6,8 @@
  * Loads and defaults the model once (tm_load), then renders it ITERATIONS times
  * (default 20000), freeing each result. With --yaml each iteration also serializes
  * the manifests to multi-document YAML, as `tracing-operator render` does. Prints one
- * JSON line; the rate is per CPU second (the loop is single-threaded), wall time beside. Run it from the source directory (the default model is
- * examples/microservices-tempo-istio.yaml). */
+ * JSON line; the rate is per CPU second (the loop is single-threaded), wall time beside. Run it
+ * from the source directory (the default model is examples/microservices-tempo-istio.yaml). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -58,8 +58,7 @@ static json_t *rule(const struct actx *a, const char *alert, json_t *expr, const
                     const char *severity, json_t *summary, json_t *description) {
     return r_kv("alert", r_s(alert), "expr", expr, "for", r_s(for_), "labels",
                 r_kv("severity", r_s(severity), "tracing_model", r_s(a->c->owner), NULL),
-                "annotations", r_kv("summary", summary, "description", description, NULL),
-                NULL);
+                "annotations", r_kv("summary", summary, "description", description, NULL), NULL);
 }
 
 /* "95" for 0.95, "99_9" for 0.999 (alert names allow [A-Za-z0-9_]). */
@@ -95,14 +94,14 @@ static void red_rules(const struct actx *a, json_t *rules) {
             rules,
             rule(a, alert,
                  fmt("histogram_quantile(%s, sum by (service_name, le) (rate(" DURATION_BUCKET
-                           "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %lld",
-                           pv, a->sel, (long long)ms),
+                     "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %lld",
+                     pv, a->sel, (long long)ms),
                  "5m", "warning",
                  fmt("p%s latency of {{ $labels.service_name }} is above %s", pn, th),
                  fmt("The %s percentile of server span durations of "
-                           "{{ $labels.service_name }} is {{ $value | humanize }}ms, above the "
-                           "%s threshold of tracing model %s.",
-                           pv, th, a->c->owner)));
+                     "{{ $labels.service_name }} is {{ $value | humanize }}ms, above the "
+                     "%s threshold of tracing model %s.",
+                     pv, th, a->c->owner)));
     }
     const json_t *er = r_get(spec, "analysis.errorRate.threshold");
     if (json_is_number(er)) {
@@ -113,15 +112,14 @@ static void red_rules(const struct actx *a, json_t *rules) {
             rules,
             rule(a, "TracingErrorRateHigh",
                  fmt("(sum by (service_name) (rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\", "
-                           "status_code=\"STATUS_CODE_ERROR\"}[5m])) / sum by (service_name) (rate(" CALLS
-                           "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %s",
-                           a->sel, a->sel, th),
-                 "5m", "critical",
-                 fmt("Error rate of {{ $labels.service_name }} is above %s", pct),
+                     "status_code=\"STATUS_CODE_ERROR\"}[5m])) / sum by (service_name) (rate(" CALLS
+                     "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))) > %s",
+                     a->sel, a->sel, th),
+                 "5m", "critical", fmt("Error rate of {{ $labels.service_name }} is above %s", pct),
                  fmt("Of the requests of {{ $labels.service_name }}, "
-                           "{{ $value | humanizePercentage }} end in an error span, above the %s "
-                           "threshold of tracing model %s.",
-                           pct, a->c->owner)));
+                     "{{ $value | humanizePercentage }} end in an error span, above the %s "
+                     "threshold of tracing model %s.",
+                     pct, a->c->owner)));
     }
     double rate = r_effective_rate(a->c);
     char scale[64] = "";
@@ -143,22 +141,20 @@ static void red_rules(const struct actx *a, json_t *rules) {
         json_array_append_new(
             rules,
             rule(a, tp[k].alert,
-                 fmt("sum(rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))%s %s %s",
-                           a->sel, scale, tp[k].op, th),
+                 fmt("sum(rate(" CALLS "{%s, span_kind=\"SPAN_KIND_SERVER\"}[5m]))%s %s %s", a->sel,
+                     scale, tp[k].op, th),
                  "10m", "warning",
-                 fmt("Request rate of tracing model %s is %s %s/s", a->c->owner,
-                           tp[k].word, th),
+                 fmt("Request rate of tracing model %s is %s %s/s", a->c->owner, tp[k].word, th),
                  fmt("About {{ $value | humanize }} requests/s (server spans divided by "
-                           "the head sampling rate) are %s the %s/s threshold.",
-                           tp[k].word, th)));
+                     "the head sampling rate) are %s the %s/s threshold.",
+                     tp[k].word, th)));
     }
 }
 
 /* sum by (service) (rate({__name__=~"<metric>(_total)?", <sel>}[5m])) into out */
 static void collector_rate(const struct actx *a, const char *metric, const char *by, char *out,
                            size_t n) {
-    snprintf(out, n, "sum by (%s) (rate({__name__=~\"%s(_total)?\", %s}[5m]))", by, metric,
-             a->sel);
+    snprintf(out, n, "sum by (%s) (rate({__name__=~\"%s(_total)?\", %s}[5m]))", by, metric, a->sel);
 }
 
 static void health_rules(const struct actx *a, json_t *rules) {
@@ -173,40 +169,35 @@ static void health_rules(const struct actx *a, json_t *rules) {
     collector_rate(a, "otelcol_processor_dropped_spans", "service", drop, sizeof(drop));
     /* "or A * 0": a counter that was never incremented may not exist yet */
     json_array_append_new(
-        rules,
-        rule(a, "TracingSpanDropRateHigh",
-             fmt("((%s or %s * 0) + (%s or %s * 0)) / (%s + (%s or %s * 0)) > %s", ref, acc,
-                       drop, acc, acc, ref, acc, th),
-             "5m", "warning",
-             fmt("Collector {{ $labels.service }} drops more than %s of spans", pct),
-             fmt("Of the spans offered to {{ $labels.service }} of tracing model %s, "
-                       "{{ $value | humanizePercentage }} are refused (memory_limiter) or "
-                       "dropped.",
-                       a->c->owner)));
+        rules, rule(a, "TracingSpanDropRateHigh",
+                    fmt("((%s or %s * 0) + (%s or %s * 0)) / (%s + (%s or %s * 0)) > %s", ref, acc,
+                        drop, acc, acc, ref, acc, th),
+                    "5m", "warning",
+                    fmt("Collector {{ $labels.service }} drops more than %s of spans", pct),
+                    fmt("Of the spans offered to {{ $labels.service }} of tracing model %s, "
+                        "{{ $value | humanizePercentage }} are refused (memory_limiter) or "
+                        "dropped.",
+                        a->c->owner)));
     char failed[1024];
     collector_rate(a, "otelcol_exporter_send_failed_spans", "service, exporter", failed,
                    sizeof(failed));
     json_array_append_new(
-        rules,
-        rule(a, "TracingExportFailing", fmt("%s > 0", failed),
-             "5m", "critical",
-             r_s("Collector {{ $labels.service }} cannot export spans"),
-             fmt("Exporter {{ $labels.exporter }} of {{ $labels.service }} (tracing model "
-                       "%s) fails to send {{ $value | humanize }} spans/s.",
-                       a->c->owner)));
+        rules, rule(a, "TracingExportFailing", fmt("%s > 0", failed), "5m", "critical",
+                    r_s("Collector {{ $labels.service }} cannot export spans"),
+                    fmt("Exporter {{ $labels.exporter }} of {{ $labels.service }} (tracing model "
+                        "%s) fails to send {{ $value | humanize }} spans/s.",
+                        a->c->owner)));
     if (!a->c->tail)
         return;
     char early[1024];
-    collector_rate(a, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early",
-                   "service", early, sizeof(early));
+    collector_rate(a, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early", "service",
+                   early, sizeof(early));
     json_array_append_new(
-            rules,
-            rule(a, "TracingTailSamplingDroppedTooEarly", fmt("%s > 0", early),
-                 "10m", "warning",
-                 r_s("Tail sampling evicts traces before deciding on them"),
-                 fmt("{{ $labels.service }} of tracing model %s drops traces before their "
-                           "decision_wait ends; raise spec.sampling.tail.numTraces.",
-                           a->c->owner)));
+        rules, rule(a, "TracingTailSamplingDroppedTooEarly", fmt("%s > 0", early), "10m", "warning",
+                    r_s("Tail sampling evicts traces before deciding on them"),
+                    fmt("{{ $labels.service }} of tracing model %s drops traces before their "
+                        "decision_wait ends; raise spec.sampling.tail.numTraces.",
+                        a->c->owner)));
 }
 
 static void custom_rules(const struct actx *a, json_t *rules) {
@@ -223,8 +214,8 @@ static void custom_rules(const struct actx *a, json_t *rules) {
         if (f)
             r_set(r, "for", r_s(f));
         r_set(r, "labels",
-                            json_pack("{s:s, s:s}", "severity", r_str(cr, "severity", "warning"),
-                                      "tracing_model", a->c->owner));
+              json_pack("{s:s, s:s}", "severity", r_str(cr, "severity", "warning"), "tracing_model",
+                        a->c->owner));
         json_t *ann = json_object();
         const char *s = r_str(cr, "summary", NULL), *d = r_str(cr, "description", NULL);
         if (s)
@@ -256,13 +247,12 @@ static void render_service_monitor(struct rctx *c) {
                           r_name(c, "collector", name), "alerts", NULL);
     json_t *spec = json_object();
     r_set(spec, "selector",
-                        json_pack("{s:{s:s, s:s, s:s}}", "matchLabels", R_LABEL_MANAGED_BY,
-                                  R_OPERATOR, R_LABEL_MODEL, c->name, R_LABEL_COMPONENT,
-                                  "collector"));
+          json_pack("{s:{s:s, s:s, s:s}}", "matchLabels", R_LABEL_MANAGED_BY, R_OPERATOR,
+                    R_LABEL_MODEL, c->name, R_LABEL_COMPONENT, "collector"));
     r_set(spec, "namespaceSelector", json_pack("{s:[s]}", "matchNames", c->ns));
     r_set(spec, "endpoints",
-                        json_pack("[{s:s, s:s}, {s:s, s:s}]", "port", "metrics", "interval",
-                                  "30s", "port", "prom", "interval", "30s"));
+          json_pack("[{s:s, s:s}, {s:s, s:s}]", "port", "metrics", "interval", "30s", "port",
+                    "prom", "interval", "30s"));
     r_set(sm, "spec", spec);
     r_emit(c, sm);
 }
@@ -271,8 +261,9 @@ void render_alerts(struct rctx *c) {
     if (!r_bool(c->spec, "alerts.enabled", 0))
         return;
     struct actx a = {.c = c};
-    snprintf(a.sel, sizeof(a.sel), "namespace=\"%s\", service=~\"%s-collector|%s-sampler-headless\"",
-             c->ns, c->name, c->name);
+    snprintf(a.sel, sizeof(a.sel),
+             "namespace=\"%s\", service=~\"%s-collector|%s-sampler-headless\"", c->ns, c->name,
+             c->name);
     json_t *groups = json_array();
     json_t *red = json_array();
     if (c->spanmetrics && r_bool(c->spec, "analysis.enabled", 0))

@@ -7,8 +7,8 @@
  *   storage          = bytes/day x retention in days
  * The seed's example: 10000 rps x 20 spans x 1% x 2000 B x 86400 = 345.6 GB/day,
  * x 7 days = 2.4 TB. Tail sampling is not counted (it can only lower the figures,
- * and by how much depends on the traffic): the result then says beforeTailSampling. Units in the summary are decimal (GB =
- * 10^9 bytes), as in the seed. Pure. */
+ * and by how much depends on the traffic): the result then says beforeTailSampling. Units in the
+ * summary are decimal (GB = 10^9 bytes), as in the seed. Pure. */
 #include "render/render_int.h"
 
 #include <math.h>

@@ -32,7 +32,7 @@
 /* One collector configuration being built. */
 struct cfg {
     json_t *receivers, *processors, *exporters, *connectors, *pipelines;
-    json_t *env;       /* env vars the config refers to (secretKeyRefs), for the pod */
+    json_t *env; /* env vars the config refers to (secretKeyRefs), for the pod */
     int jaeger_rx, zipkin_rx, http_rx, prom; /* which ports the pod must expose */
 };
 
@@ -124,13 +124,11 @@ static json_t *rx_ingest(const struct rctx *c, struct cfg *g) {
 static json_t *kafka_common(const struct rctx *c) {
     json_t *k = json_object();
     const json_t *brokers = r_get(c->spec, "collector.kafka.brokers");
-    r_set(k, "brokers", json_is_array(brokers) ? json_deep_copy(brokers)
-                                                             : r_strs("kafka:9092", NULL));
+    r_set(k, "brokers",
+          json_is_array(brokers) ? json_deep_copy(brokers) : r_strs("kafka:9092", NULL));
     r_set(k, "traces",
-                        json_pack("{s:s, s:s}", "topic",
-                                  r_str(c->spec, "collector.kafka.topic", "otlp_spans"),
-                                  "encoding",
-                                  r_str(c->spec, "collector.kafka.encoding", "otlp_proto")));
+          json_pack("{s:s, s:s}", "topic", r_str(c->spec, "collector.kafka.topic", "otlp_spans"),
+                    "encoding", r_str(c->spec, "collector.kafka.encoding", "otlp_proto")));
     return k;
 }
 
@@ -157,13 +155,11 @@ static void ex_kafka(const struct rctx *c, struct cfg *g) {
 
 static void proc_memory_limiter(const struct rctx *c, struct cfg *g) {
     json_t *m = json_object();
-    r_set(m, "check_interval",
-                        go_duration(c->spec, "collector.memoryLimiter.checkInterval", "1s"));
+    r_set(m, "check_interval", go_duration(c->spec, "collector.memoryLimiter.checkInterval", "1s"));
     r_set(m, "limit_percentage",
-                        json_integer(r_int(c->spec, "collector.memoryLimiter.limitPercentage", 80)));
-    r_set(
-        m, "spike_limit_percentage",
-        json_integer(r_int(c->spec, "collector.memoryLimiter.spikeLimitPercentage", 25)));
+          json_integer(r_int(c->spec, "collector.memoryLimiter.limitPercentage", 80)));
+    r_set(m, "spike_limit_percentage",
+          json_integer(r_int(c->spec, "collector.memoryLimiter.spikeLimitPercentage", 25)));
     r_set(g->processors, "memory_limiter", m);
 }
 
@@ -180,7 +176,8 @@ static int proc_redact(const struct rctx *c, struct cfg *g) {
     json_t *k;
     json_array_foreach((json_t *)keys, i, k) {
         if (json_is_string(k) && json_string_length(k))
-            json_array_append_new(actions, r_kv("key", json_incref(k), "action", r_s("delete"), NULL));
+            json_array_append_new(
+                actions, r_kv("key", r_s(json_string_value(k)), "action", r_s("delete"), NULL));
     }
     if (!json_array_size(actions)) {
         json_decref(actions);
@@ -201,12 +198,10 @@ static void proc_tail(struct rctx *c, struct cfg *g) {
                               json_pack("{s:s, s:s}", "name", "keep-all", "type", "always_sample"));
     }
     json_t *t = json_object();
-    r_set(t, "decision_wait",
-                        go_duration(c->spec, "sampling.tail.decisionWait", "10s"));
-    r_set(t, "num_traces",
-                        json_integer(r_int(c->spec, "sampling.tail.numTraces", 50000)));
+    r_set(t, "decision_wait", go_duration(c->spec, "sampling.tail.decisionWait", "10s"));
+    r_set(t, "num_traces", json_integer(r_int(c->spec, "sampling.tail.numTraces", 50000)));
     r_set(t, "expected_new_traces_per_sec",
-                        json_integer(r_int(c->spec, "sampling.tail.expectedNewTracesPerSec", 0)));
+          json_integer(r_int(c->spec, "sampling.tail.expectedNewTracesPerSec", 0)));
     r_set(t, "policies", policies);
     r_set(g->processors, "tail_sampling", t);
 }
@@ -215,9 +210,9 @@ static void proc_batch(const struct rctx *c, struct cfg *g) {
     json_t *b = json_object();
     r_set(b, "timeout", go_duration(c->spec, "collector.batch.timeout", "1s"));
     r_set(b, "send_batch_size",
-                        json_integer(r_int(c->spec, "collector.batch.sendBatchSize", 1024)));
+          json_integer(r_int(c->spec, "collector.batch.sendBatchSize", 1024)));
     r_set(b, "send_batch_max_size",
-                        json_integer(r_int(c->spec, "collector.batch.sendBatchMaxSize", 2048)));
+          json_integer(r_int(c->spec, "collector.batch.sendBatchMaxSize", 2048)));
     r_set(g->processors, "batch", b);
 }
 
@@ -239,14 +234,14 @@ static const char *ex_backend(const struct rctx *c, struct cfg *g, char *id) {
     snprintf(id, 64, "%s", type);
     r_set(e, "endpoint", r_s(r_str(c->spec, "backend.otlp.endpoint", "")));
     r_set(e, "tls",
-                        r_kv("insecure", json_boolean(r_bool(c->spec, "backend.otlp.insecure", 0)), NULL));
+          r_kv("insecure", json_boolean(r_bool(c->spec, "backend.otlp.insecure", 0)), NULL));
     json_t *headers = json_object();
     const json_t *h = r_get(c->spec, "backend.otlp.headers");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)h, k, v) {
         if (json_is_string(v))
-            json_object_set(headers, k, v);
+            r_set(headers, k, r_s(json_string_value(v)));
     }
     const char *secret = r_str(c->spec, "backend.otlp.secretRef.name", NULL);
     if (secret) {
@@ -272,14 +267,14 @@ static json_t *analysis_connectors(const struct rctx *c, struct cfg *g) {
         const json_t *buckets = r_get(c->spec, "collector.spanMetrics.histogramBuckets");
         if (json_is_array(buckets) && json_array_size(buckets))
             r_set(sm, "histogram",
-                                r_kv("explicit", r_kv("buckets", json_deep_copy(buckets), NULL), NULL));
+                  r_kv("explicit", r_kv("buckets", json_deep_copy(buckets), NULL), NULL));
         const json_t *dims = r_get(c->spec, "collector.spanMetrics.dimensions");
         json_t *darr = json_array();
         size_t i;
         json_t *dv;
         json_array_foreach((json_t *)dims, i, dv) {
             if (json_is_string(dv))
-                json_array_append_new(darr, r_kv("name", json_incref(dv), NULL));
+                json_array_append_new(darr, r_kv("name", r_s(json_string_value(dv)), NULL));
         }
         if (json_array_size(darr))
             r_set(sm, "dimensions", darr);
@@ -293,7 +288,7 @@ static json_t *analysis_connectors(const struct rctx *c, struct cfg *g) {
     }
     if (c->servicegraph) {
         r_set(g->connectors, "servicegraph",
-                            r_kv("store", r_kv("ttl", r_s("10s"), "max_items", json_integer(10000), NULL), NULL));
+              r_kv("store", r_kv("ttl", r_s("10s"), "max_items", json_integer(10000), NULL), NULL));
         push(ids, "servicegraph");
     }
     if (json_array_size(ids)) {
@@ -384,16 +379,13 @@ static void config_loadbalancer(struct rctx *c, struct cfg *g) {
     proc_memory_limiter(c, g);
     json_t *lb = json_object();
     r_set(lb, "routing_key", r_s("traceID"));
-    r_set(lb, "protocol",
-                        json_pack("{s:{s:{s:b}}}", "otlp", "tls", "insecure", 1));
-    r_set(lb, "resolver",
-                        json_pack("{s:{s:s, s:[i]}}", "k8s", "service", svc, "ports", 4317));
+    r_set(lb, "protocol", json_pack("{s:{s:{s:b}}}", "otlp", "tls", "insecure", 1));
+    r_set(lb, "resolver", json_pack("{s:{s:s, s:[i]}}", "k8s", "service", svc, "ports", 4317));
     r_set(g->exporters, "loadbalancing", lb);
     int kin = kafka_receiver_on(c), kout = kafka_exporter_on(c);
     if (kin && kout) {
         ex_kafka(c, g);
-        pipeline(g, "traces/ingest", rx, r_strs("memory_limiter", NULL),
-                 r_strs("kafka", NULL));
+        pipeline(g, "traces/ingest", rx, r_strs("memory_limiter", NULL), r_strs("kafka", NULL));
         rx_kafka(c, g);
         rx = r_strs("kafka", NULL);
     } else if (kin) {
@@ -417,25 +409,23 @@ static json_t *cfg_document(struct cfg *g) {
     json_object_set(doc, "exporters", g->exporters);
     if (json_object_size(g->connectors))
         json_object_set(doc, "connectors", g->connectors);
-    r_set(doc, "extensions",
-                        r_kv("health_check", endpoint("0.0.0.0:13133"), NULL));
+    r_set(doc, "extensions", r_kv("health_check", endpoint("0.0.0.0:13133"), NULL));
     json_t *svc = json_object();
     r_set(svc, "extensions", r_strs("health_check", NULL));
-    r_set(
-        svc, "telemetry",
-        r_kv("metrics",
-             r_kv("readers",
-                  r_arr(r_kv("pull",
-                             r_kv("exporter",
-                                  r_kv("prometheus",
-                                       r_kv("host", r_s("0.0.0.0"), "port", json_integer(8888),
-                                            NULL),
-                                       NULL),
-                                  NULL),
-                             NULL),
-                        NULL),
-                  NULL),
-             NULL));
+    r_set(svc, "telemetry",
+          r_kv("metrics",
+               r_kv("readers",
+                    r_arr(r_kv("pull",
+                               r_kv("exporter",
+                                    r_kv("prometheus",
+                                         r_kv("host", r_s("0.0.0.0"), "port", json_integer(8888),
+                                              NULL),
+                                         NULL),
+                                    NULL),
+                               NULL),
+                          NULL),
+                    NULL),
+               NULL));
     json_object_set(svc, "pipelines", g->pipelines);
     r_set(doc, "service", svc);
     return doc;
@@ -483,8 +473,7 @@ static json_t *service_ports(const struct cfg *g) {
 static json_t *pod_spec(struct rctx *c, const struct cfg *g, const char *cm, const char *sa) {
     json_t *ctr = json_object();
     r_set(ctr, "name", r_s("collector"));
-    r_set(ctr, "image",
-                        r_s(r_str(c->spec, "collector.image", TM_DEFAULT_COLLECTOR_IMAGE)));
+    r_set(ctr, "image", r_s(r_str(c->spec, "collector.image", TM_DEFAULT_COLLECTOR_IMAGE)));
     r_set(ctr, "args", r_strs("--config=" CFG_DIR "/" CFG_KEY, NULL));
     if (json_array_size(g->env))
         r_set(ctr, "env", json_deep_copy(g->env));
@@ -494,23 +483,20 @@ static json_t *pod_spec(struct rctx *c, const struct cfg *g, const char *cm, con
     const json_t *res = r_get(c->spec, "collector.resources");
     r_set(ctr, "resources", json_is_object(res) ? json_deep_copy(res) : json_object());
     r_set(ctr, "securityContext", r_container_security(c));
-    r_set(ctr, "volumeMounts",
-                        r_arr(r_kv("name", r_s("config"), "mountPath", r_s(CFG_DIR), "readOnly",
-                                   json_true(), NULL),
-                              NULL));
+    r_set(
+        ctr, "volumeMounts",
+        r_arr(r_kv("name", r_s("config"), "mountPath", r_s(CFG_DIR), "readOnly", json_true(), NULL),
+              NULL));
     json_t *spec = json_object();
     r_set(spec, "serviceAccountName", r_s(sa));
     r_set(spec, "securityContext", r_pod_security(c));
     r_set(spec, "containers", r_arr(ctr, NULL));
     r_set(spec, "volumes",
-                        r_arr(r_kv("name", r_s("config"), "configMap",
-                                   r_kv("name", r_s(cm), "items",
-                                        r_arr(r_kv("key", r_s(CFG_KEY), "path", r_s(CFG_KEY),
-                                                   NULL),
-                                              NULL),
-                                        NULL),
-                                   NULL),
-                              NULL));
+          r_arr(r_kv("name", r_s("config"), "configMap",
+                     r_kv("name", r_s(cm), "items",
+                          r_arr(r_kv("key", r_s(CFG_KEY), "path", r_s(CFG_KEY), NULL), NULL), NULL),
+                     NULL),
+                NULL));
     return spec;
 }
 
@@ -525,10 +511,8 @@ static json_t *workload(struct rctx *c, const char *kind, const char *name, int 
         r_set(spec, "serviceName", r_s(service));
         r_set(spec, "podManagementPolicy", r_s("Parallel"));
     }
-    r_set(spec, "selector",
-                        r_kv("matchLabels", r_selector_labels(c, name), NULL));
-    r_set(spec, "template",
-                        r_pod_template(c, name, "collector", text, pod_spec(c, g, name, name)));
+    r_set(spec, "selector", r_kv("matchLabels", r_selector_labels(c, name), NULL));
+    r_set(spec, "template", r_pod_template(c, name, "collector", text, pod_spec(c, g, name, name)));
     r_set(w, "spec", spec);
     return w;
 }
@@ -557,21 +541,20 @@ static json_t *service_account(struct rctx *c, const char *name, int token) {
 /* Role + RoleBinding letting the load-balancing tier's resolver.k8s watch endpoints. */
 static void lb_rbac(struct rctx *c, const char *name) {
     json_t *role = r_object(c, "rbac.authorization.k8s.io/v1", "Role", name, "collector", NULL);
-    r_set(
-        role, "rules",
-        json_pack("[{s:[s], s:[s], s:[s, s, s]}, {s:[s], s:[s], s:[s, s, s]}]", "apiGroups", "",
-                  "resources", "endpoints", "verbs", "get", "list", "watch", "apiGroups",
-                  "discovery.k8s.io", "resources", "endpointslices", "verbs", "get", "list",
-                  "watch"));
+    r_set(role, "rules",
+          json_pack("[{s:[s], s:[s], s:[s, s, s]}, {s:[s], s:[s], s:[s, s, s]}]", "apiGroups", "",
+                    "resources", "endpoints", "verbs", "get", "list", "watch", "apiGroups",
+                    "discovery.k8s.io", "resources", "endpointslices", "verbs", "get", "list",
+                    "watch"));
     r_emit(c, role);
     json_t *rb =
         r_object(c, "rbac.authorization.k8s.io/v1", "RoleBinding", name, "collector", NULL);
     r_set(rb, "roleRef",
-                        json_pack("{s:s, s:s, s:s}", "apiGroup", "rbac.authorization.k8s.io",
-                                  "kind", "Role", "name", name));
-    r_set(rb, "subjects",
-                        json_pack("[{s:s, s:s, s:s}]", "kind", "ServiceAccount", "name", name,
-                                  "namespace", c->ns));
+          json_pack("{s:s, s:s, s:s}", "apiGroup", "rbac.authorization.k8s.io", "kind", "Role",
+                    "name", name));
+    r_set(
+        rb, "subjects",
+        json_pack("[{s:s, s:s, s:s}]", "kind", "ServiceAccount", "name", name, "namespace", c->ns));
     r_emit(c, rb);
 }
 

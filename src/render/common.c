@@ -96,8 +96,12 @@ json_t *r_strs(const char *s, ...) {
 /* ---- metadata ---- */
 
 static int reserved_label(const char *k) {
-    static const char *const keys[] = {R_LABEL_MANAGED_BY, R_LABEL_PART_OF, R_LABEL_COMPONENT,
-                                       R_LABEL_NAME,       R_LABEL_VERSION, R_LABEL_MODEL,
+    static const char *const keys[] = {R_LABEL_MANAGED_BY,
+                                       R_LABEL_PART_OF,
+                                       R_LABEL_COMPONENT,
+                                       R_LABEL_NAME,
+                                       R_LABEL_VERSION,
+                                       R_LABEL_MODEL,
                                        NULL};
     for (size_t i = 0; keys[i]; i++)
         if (!strcmp(k, keys[i]))
@@ -120,7 +124,7 @@ json_t *r_labels(const struct rctx *c, const char *name, const char *component) 
     json_t *v;
     json_object_foreach((json_t *)user, k, v) {
         if (json_is_string(v) && !reserved_label(k))
-            json_object_set_nocheck(l, k, v);
+            r_set(l, k, r_s(json_string_value(v)));
     }
     return l;
 }
@@ -205,8 +209,7 @@ json_t *r_env(const char *name, const char *value) {
 
 json_t *r_env_secret(const char *name, const char *secret, const char *key) {
     return r_kv("name", r_s(name), "valueFrom",
-                r_kv("secretKeyRef", r_kv("name", r_s(secret), "key", r_s(key), NULL), NULL),
-                NULL);
+                r_kv("secretKeyRef", r_kv("name", r_s(secret), "key", r_s(key), NULL), NULL), NULL);
 }
 
 json_t *r_http_probe(const char *path, int port, int initial_delay) {
@@ -226,8 +229,8 @@ json_t *r_pod_template(struct rctx *c, const char *name, const char *component, 
     return r_kv("metadata", meta, "spec", pod_spec, NULL);
 }
 
-json_t *r_configmap(const struct rctx *c, const char *name, const char *component,
-                    const char *key, const char *text) {
+json_t *r_configmap(const struct rctx *c, const char *name, const char *component, const char *key,
+                    const char *text) {
     json_t *cm = r_object(c, "v1", "ConfigMap", name, component, NULL);
     r_set(cm, "data", r_kv(key, r_s(text), NULL));
     return cm;

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void render_grafana(struct rctx *c) {
     if (!r_bool(c->spec, "grafana.enabled", 0) || !c->query_url[0])
         return;
@@ -27,9 +26,9 @@ void render_grafana(struct rctx *c) {
     if (tempo)
         r_set(json_data, "serviceMap", r_kv("datasourceUid", r_s("prometheus"), NULL));
     r_set(json_data, "nodeGraph", r_kv("enabled", json_true(), NULL));
-    json_t *ds = r_kv("name", r_s(dsname), "uid", r_s(uid), "type", r_s(tempo ? "tempo" : "jaeger"),
-                      "access", r_s("proxy"), "url", r_s(c->query_url), "jsonData", json_data,
-                      NULL);
+    json_t *ds =
+        r_kv("name", r_s(dsname), "uid", r_s(uid), "type", r_s(tempo ? "tempo" : "jaeger"),
+             "access", r_s("proxy"), "url", r_s(c->query_url), "jsonData", json_data, NULL);
     json_t *doc = r_kv("apiVersion", json_integer(1), "datasources", r_arr(ds, NULL), NULL);
     char name[R_NAME_MAX], key[R_NAME_MAX];
     r_name(c, "grafana-datasource", name);
@@ -38,6 +37,6 @@ void render_grafana(struct rctx *c) {
     /* the sidecar of kube-prometheus-stack's Grafana loads ConfigMaps with this label */
     json_t *cm = json_array_get(c->out, json_array_size(c->out) - 1);
     (void)text;
-    r_set(json_object_get(json_object_get(cm, "metadata"), "labels"),
-                        "grafana_datasource", r_s("1"));
+    r_set(json_object_get(json_object_get(cm, "metadata"), "labels"), "grafana_datasource",
+          r_s("1"));
 }

@@ -42,8 +42,8 @@ void render_istio(struct rctx *c) {
         return;
     int mesh = !strcmp(r_str(c->spec, "istio.scope", "namespace"), "mesh");
     const char *ns = mesh ? r_str(c->spec, "istio.meshRootNamespace", "istio-system") : c->ns;
-    double pct = r_num(c->spec, "istio.samplingPercentage",
-                       r_num(c->spec, "sampling.rate", 1.0) * 100.0);
+    double pct =
+        r_num(c->spec, "istio.samplingPercentage", r_num(c->spec, "sampling.rate", 1.0) * 100.0);
     pct = round(pct * 100.0) / 100.0; /* Istio's precision is 0.01%; 0.1 * 100 is not 10 */
     if (pct < 0)
         pct = 0;
@@ -51,9 +51,7 @@ void render_istio(struct rctx *c) {
         pct = 100;
     json_t *rule = json_object();
     r_set(rule, "providers",
-                        r_arr(r_kv("name", r_s(r_str(c->spec, "istio.provider", "otel-tracing")),
-                                   NULL),
-                              NULL));
+          r_arr(r_kv("name", r_s(r_str(c->spec, "istio.provider", "otel-tracing")), NULL), NULL));
     r_set(rule, "randomSamplingPercentage", r_number(pct));
     json_t *tags = custom_tags(c);
     if (json_object_size(tags))
@@ -61,8 +59,8 @@ void render_istio(struct rctx *c) {
     else
         json_decref(tags);
     char name[R_NAME_MAX];
-    json_t *t = r_object(c, "telemetry.istio.io/v1", "Telemetry", r_name(c, "tracing", name),
-                         "istio", ns);
+    json_t *t =
+        r_object(c, "telemetry.istio.io/v1", "Telemetry", r_name(c, "tracing", name), "istio", ns);
     r_set(t, "spec", r_kv("tracing", r_arr(rule, NULL), NULL));
     r_emit(c, t);
 }

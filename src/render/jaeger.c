@@ -36,8 +36,7 @@ static void default_type_param(const struct rctx *c, json_t *obj) {
     double rate = r_num(c->spec, "sampling.rate", 1.0);
     if (!strcmp(strategy, "ratelimiting")) {
         r_set(obj, "type", r_s("ratelimiting"));
-        r_set(obj, "param",
-                            r_number(r_num(c->spec, "sampling.maxTracesPerSecond", 100)));
+        r_set(obj, "param", r_number(r_num(c->spec, "sampling.maxTracesPerSecond", 100)));
         return;
     }
     if (!strcmp(strategy, "always_on"))
@@ -131,13 +130,14 @@ static long long retention_days(const struct rctx *c) {
 /* ES_USERNAME/ES_PASSWORD from the Secret, appended to env. */
 static void es_credentials(const struct rctx *c, json_t *env, const char *user_var,
                            const char *pass_var) {
-    const char *secret = r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.name", NULL);
+    const char *secret =
+        r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.name", NULL);
     if (!secret)
         return;
-    const char *uk = r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.usernameKey",
-                           "username");
-    const char *pk = r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.passwordKey",
-                           "password");
+    const char *uk =
+        r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.usernameKey", "username");
+    const char *pk =
+        r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.passwordKey", "password");
     json_array_append_new(env, r_env_secret(user_var, secret, uk));
     json_array_append_new(env, r_env_secret(pass_var, secret, pk));
 }
@@ -160,7 +160,8 @@ static json_t *storage_env(const struct rctx *c) {
         json_array_append_new(
             env, r_env("ES_SERVER_URLS",
                        r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", "")));
-        const char *prefix = r_str(c->spec, "backend.jaeger.storage.elasticsearch.indexPrefix", NULL);
+        const char *prefix =
+            r_str(c->spec, "backend.jaeger.storage.elasticsearch.indexPrefix", NULL);
         if (prefix && *prefix)
             json_array_append_new(env, r_env("ES_INDEX_PREFIX", prefix));
         es_credentials(c, env, "ES_USERNAME", "ES_PASSWORD");
@@ -211,8 +212,8 @@ static void mount(json_t *ctr, json_t *volumes, const char *name, const char *pa
     json_array_append_new(volumes, v);
 }
 
-static json_t *deployment(struct rctx *c, const char *name, int replicas, int recreate,
-                          json_t *ctr, json_t *volumes) {
+static json_t *deployment(struct rctx *c, const char *name, int replicas, int recreate, json_t *ctr,
+                          json_t *volumes) {
     json_t *spec = json_object();
     r_set(spec, "securityContext", r_pod_security(c));
     r_set(spec, "containers", json_pack("[o]", ctr));
@@ -248,10 +249,9 @@ static json_t *emptydir(void) { return json_object(); }
 
 static void emit_badger_pvc(struct rctx *c, const char *name) {
     json_t *pvc = r_object(c, "v1", "PersistentVolumeClaim", name, "jaeger", NULL);
-    r_set(
-        pvc, "spec",
-        json_pack("{s:[s], s:{s:{s:s}}}", "accessModes", "ReadWriteOnce", "resources", "requests",
-                  "storage", r_str(c->spec, "backend.jaeger.storage.badger.size", "10Gi")));
+    r_set(pvc, "spec",
+          json_pack("{s:[s], s:{s:{s:s}}}", "accessModes", "ReadWriteOnce", "resources", "requests",
+                    "storage", r_str(c->spec, "backend.jaeger.storage.badger.size", "10Gi")));
     r_emit(c, pvc);
 }
 
@@ -268,9 +268,9 @@ static void emit_es_cleaner(struct rctx *c) {
     json_t *ctr = json_object();
     r_set(ctr, "name", r_s("es-index-cleaner"));
     r_set(ctr, "image", r_s(image));
-    r_set(ctr, "args",
-                        json_pack("[s, s]", days,
-                                  r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", "")));
+    r_set(
+        ctr, "args",
+        json_pack("[s, s]", days, r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", "")));
     r_set(ctr, "env", env);
     r_set(ctr, "securityContext", r_container_security(c));
     free(image);
@@ -379,18 +379,19 @@ static void render_operator_cr(struct rctx *c, json_t *strategies) {
         emit_badger_pvc(c, pvc);
         retention_go(c, ttl, sizeof(ttl));
         r_set(options, "badger",
-                            json_pack("{s:s, s:s, s:s, s:s}", "ephemeral", "false",
-                                      "directory-key", BADGER_DIR "/key", "directory-value",
-                                      BADGER_DIR "/data", "span-store-ttl", ttl));
+              json_pack("{s:s, s:s, s:s, s:s}", "ephemeral", "false", "directory-key",
+                        BADGER_DIR "/key", "directory-value", BADGER_DIR "/data", "span-store-ttl",
+                        ttl));
         r_set(spec, "volumes",
-                            json_pack("[{s:s, s:{s:s}}]", "name", "badger",
-                                      "persistentVolumeClaim", "claimName", pvc));
+              json_pack("[{s:s, s:{s:s}}]", "name", "badger", "persistentVolumeClaim", "claimName",
+                        pvc));
         r_set(spec, "volumeMounts",
-                            json_pack("[{s:s, s:s}]", "name", "badger", "mountPath", BADGER_DIR));
+              json_pack("[{s:s, s:s}]", "name", "badger", "mountPath", BADGER_DIR));
     } else if (!strcmp(type, "elasticsearch")) {
         json_t *es = json_pack("{s:s}", "server-urls",
                                r_str(c->spec, "backend.jaeger.storage.elasticsearch.url", ""));
-        const char *prefix = r_str(c->spec, "backend.jaeger.storage.elasticsearch.indexPrefix", NULL);
+        const char *prefix =
+            r_str(c->spec, "backend.jaeger.storage.elasticsearch.indexPrefix", NULL);
         if (prefix && *prefix)
             r_set(es, "index-prefix", r_s(prefix));
         r_set(options, "es", es);
@@ -400,19 +401,20 @@ static void render_operator_cr(struct rctx *c, json_t *strategies) {
             /* the Jaeger operator loads the whole Secret with envFrom: its keys must be
              * the variable names themselves */
             r_set(storage, "secretName", r_s(secret));
-            const char *uk = r_str(
-                c->spec, "backend.jaeger.storage.elasticsearch.secretRef.usernameKey", "ES_USERNAME");
-            const char *pk = r_str(
-                c->spec, "backend.jaeger.storage.elasticsearch.secretRef.passwordKey", "ES_PASSWORD");
+            const char *uk =
+                r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.usernameKey",
+                      "ES_USERNAME");
+            const char *pk =
+                r_str(c->spec, "backend.jaeger.storage.elasticsearch.secretRef.passwordKey",
+                      "ES_PASSWORD");
             if (strcmp(uk, "ES_USERNAME") || strcmp(pk, "ES_PASSWORD"))
                 diag_warn(c->d, "spec.backend.jaeger.storage.elasticsearch.secretRef",
                           "with useOperatorCR the Jaeger operator reads the Secret's keys "
                           "ES_USERNAME and ES_PASSWORD; usernameKey/passwordKey are ignored");
         }
         r_set(storage, "esIndexCleaner",
-                            json_pack("{s:b, s:I, s:s}", "enabled", 1, "numberOfDays",
-                                      (json_int_t)retention_days(c), "schedule",
-                                      ES_CLEANER_SCHEDULE));
+              json_pack("{s:b, s:I, s:s}", "enabled", 1, "numberOfDays",
+                        (json_int_t)retention_days(c), "schedule", ES_CLEANER_SCHEDULE));
     }
     r_set(storage, "options", options);
     r_set(spec, "storage", storage);
@@ -436,7 +438,8 @@ void render_jaeger(struct rctx *c) {
     if (production && strcmp(type, "elasticsearch") != 0) {
         r_fail(c, "spec.backend.jaeger.deployment",
                "production runs the collector and query as separate Deployments, which cannot "
-               "share %s storage; use storage.type elasticsearch or deployment allInOne", type);
+               "share %s storage; use storage.type elasticsearch or deployment allInOne",
+               type);
         json_decref(strategies);
         return;
     }

@@ -16,11 +16,12 @@
 #include "model/model.h"
 
 static int kind_rank(const char *kind) {
+    /* clang-format off */
     static const char *const order[] = {
-        "ServiceAccount", "Role",        "RoleBinding", "ConfigMap", "PersistentVolumeClaim",
-        "Service",        "StatefulSet", "Deployment",  "DaemonSet", "CronJob",
-        "Jaeger",         "TempoMonolithic", "Telemetry", "ServiceMonitor", "PrometheusRule",
-        NULL};
+        "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "PersistentVolumeClaim",
+        "Service", "StatefulSet", "Deployment", "DaemonSet", "CronJob",
+        "Jaeger", "TempoMonolithic", "Telemetry", "ServiceMonitor", "PrometheusRule", NULL};
+    /* clang-format on */
     for (int i = 0; order[i]; i++)
         if (kind && !strcmp(kind, order[i]))
             return i;
@@ -130,15 +131,15 @@ static int setup(struct rctx *c, const json_t *model) {
     if (!strcmp(c->backend, "jaeger")) {
         snprintf(c->backend_otlp, sizeof(c->backend_otlp), "%s-jaeger-collector.%s.svc:4317",
                  c->name, c->ns);
-        snprintf(c->query_url, sizeof(c->query_url), "http://%s-jaeger-query.%s.svc:16686",
-                 c->name, c->ns);
+        snprintf(c->query_url, sizeof(c->query_url), "http://%s-jaeger-query.%s.svc:16686", c->name,
+                 c->ns);
     } else if (!strcmp(c->backend, "tempo")) {
         /* the tempo-operator names its Service tempo-<CR name>; our CR is <m>-tempo */
         const char *pfx = r_bool(c->spec, "backend.tempo.useOperatorCR", 0) ? "tempo-" : "";
         snprintf(c->backend_otlp, sizeof(c->backend_otlp), "%s%s-tempo.%s.svc:4317", pfx, c->name,
                  c->ns);
-        snprintf(c->query_url, sizeof(c->query_url), "http://%s%s-tempo.%s.svc:3200", pfx,
-                 c->name, c->ns);
+        snprintf(c->query_url, sizeof(c->query_url), "http://%s%s-tempo.%s.svc:3200", pfx, c->name,
+                 c->ns);
     }
     return 0;
 }

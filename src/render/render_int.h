@@ -32,36 +32,36 @@
 /* A YAML text whose document is serialized at the end of render_model(): all texts of a
  * render go through one yaml_dump_all() (one libyaml emitter instead of one per text). */
 struct r_text {
-    json_t *data;          /* borrowed: the ConfigMap's data object */
-    char key[R_NAME_MAX];  /* its key there */
-    json_t *ann[2];        /* borrowed: pod template annotations receiving the sha256 */
+    json_t *data;         /* borrowed: the ConfigMap's data object */
+    char key[R_NAME_MAX]; /* its key there */
+    json_t *ann[2];       /* borrowed: pod template annotations receiving the sha256 */
     int nann;
 };
 #define R_MAX_TEXTS 8
 
 struct rctx {
-    const json_t *model;   /* borrowed: the defaulted TracingModel */
-    const json_t *spec;    /* borrowed: model.spec */
-    const char *name;      /* metadata.name */
-    const char *ns;        /* metadata.namespace or "default" */
-    const char *version;   /* spec.version when it is a valid label value, else NULL */
-    json_t *out;           /* manifests collected so far (owned by render_model) */
+    const json_t *model; /* borrowed: the defaulted TracingModel */
+    const json_t *spec;  /* borrowed: model.spec */
+    const char *name;    /* metadata.name */
+    const char *ns;      /* metadata.namespace or "default" */
+    const char *version; /* spec.version when it is a valid label value, else NULL */
+    json_t *out;         /* manifests collected so far (owned by render_model) */
     struct diag *d;
-    int failed;            /* set by r_fail(): render_model returns OP_EINVALID */
+    int failed; /* set by r_fail(): render_model returns OP_EINVALID */
 
     /* derived once from the model */
-    const char *backend;   /* jaeger | tempo | otlp */
-    const char *mode;      /* deployment | daemonset | statefulset | sidecar */
+    const char *backend; /* jaeger | tempo | otlp */
+    const char *mode;    /* deployment | daemonset | statefulset | sidecar */
     int replicas;
     int spanmetrics, servicegraph, analysis; /* analysis = spanmetrics || servicegraph */
-    int tail;              /* tail_sampling processor wanted */
-    int two_tier;          /* tail && replicas > 1 && mode deployment/statefulset */
-    char owner[2 * R_NAME_MAX];      /* "<ns>/<name>" */
+    int tail;                                /* tail_sampling processor wanted */
+    int two_tier;                      /* tail && replicas > 1 && mode deployment/statefulset */
+    char owner[2 * R_NAME_MAX];        /* "<ns>/<name>" */
     char backend_otlp[2 * R_NAME_MAX]; /* host:port the collector exports to (jaeger/tempo) */
     char query_url[2 * R_NAME_MAX];    /* Grafana datasource URL ("" when none) */
 
     json_t *pod_sec, *ctr_sec; /* shared securityContexts (see r_pod_security) */
-    json_t *docs;          /* documents of the deferred texts, in slot order */
+    json_t *docs;              /* documents of the deferred texts, in slot order */
     struct r_text texts[R_MAX_TEXTS];
     int ntexts;
 };
@@ -84,12 +84,12 @@ void r_fail(struct rctx *c, const char *where, const char *fmt, ...)
  * Every string the renderers produce is valid UTF-8 (literals, and text taken whole
  * from the parsed model, which jansson already checked), so they skip jansson's UTF-8
  * re-check; a string cut by a fixed-size buffer must use json_string() instead. */
-json_t *r_s(const char *s);                      /* json_string without the re-check */
+json_t *r_s(const char *s); /* json_string without the re-check */
 /* {k1: v1, k2: v2, ...} with the values stolen; the list ends with a NULL key. */
 json_t *r_kv(const char *k, json_t *v, ...);
 void r_set(json_t *obj, const char *k, json_t *v); /* json_object_set_new, no re-check */
-json_t *r_arr(json_t *v, ...);                   /* [v1, v2, ...] stolen, NULL-terminated */
-json_t *r_strs(const char *s, ...);              /* ["s1", "s2", ...], NULL-terminated */
+json_t *r_arr(json_t *v, ...);                     /* [v1, v2, ...] stolen, NULL-terminated */
+json_t *r_strs(const char *s, ...);                /* ["s1", "s2", ...], NULL-terminated */
 
 /* ---- objects ---- */
 /* {apiVersion, kind, metadata{name, namespace, labels, annotations}} in namespace ns
@@ -109,7 +109,7 @@ void r_emit(struct rctx *c, json_t *obj);
  * by every pod of it (json_incref): treat as read-only. */
 json_t *r_pod_security(struct rctx *c);
 json_t *r_container_security(struct rctx *c);
-json_t *r_port(const char *name, int port, const char *protocol);  /* containerPort */
+json_t *r_port(const char *name, int port, const char *protocol);     /* containerPort */
 json_t *r_svc_port(const char *name, int port, const char *protocol); /* Service port */
 json_t *r_env(const char *name, const char *value);
 json_t *r_env_secret(const char *name, const char *secret, const char *key);
@@ -120,8 +120,8 @@ json_t *r_http_probe(const char *path, int port, int initial_delay);
 json_t *r_pod_template(struct rctx *c, const char *name, const char *component, int text,
                        json_t *pod_spec);
 /* A ConfigMap with one key (text copied). */
-json_t *r_configmap(const struct rctx *c, const char *name, const char *component,
-                    const char *key, const char *text);
+json_t *r_configmap(const struct rctx *c, const char *name, const char *component, const char *key,
+                    const char *text);
 /* Emits ConfigMap `name` whose `key` will hold doc (stolen) as YAML text (made with
  * yaml_dump_all when the render finishes: r_texts_finish()). Returns the text's slot. */
 int r_configmap_yaml(struct rctx *c, const char *name, const char *component, const char *key,

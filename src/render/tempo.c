@@ -68,18 +68,16 @@ static json_t *tempo_config(const struct rctx *c) {
     retention_go(c, ret, sizeof(ret));
     json_t *cfg = json_object();
     r_set(cfg, "server", r_kv("http_listen_port", json_integer(3200), NULL));
-    r_set(
-        cfg, "distributor",
-        r_kv("receivers",
-             r_kv("otlp",
-                  r_kv("protocols",
-                       r_kv("grpc", r_kv("endpoint", r_s("0.0.0.0:4317"), NULL), "http",
-                            r_kv("endpoint", r_s("0.0.0.0:4318"), NULL), NULL),
-                       NULL),
-                  NULL),
-             NULL));
-    r_set(cfg, "compactor",
-                        r_kv("compaction", r_kv("block_retention", r_s(ret), NULL), NULL));
+    r_set(cfg, "distributor",
+          r_kv("receivers",
+               r_kv("otlp",
+                    r_kv("protocols",
+                         r_kv("grpc", r_kv("endpoint", r_s("0.0.0.0:4317"), NULL), "http",
+                              r_kv("endpoint", r_s("0.0.0.0:4318"), NULL), NULL),
+                         NULL),
+                    NULL),
+               NULL));
+    r_set(cfg, "compactor", r_kv("compaction", r_kv("block_retention", r_s(ret), NULL), NULL));
     json_t *trace = json_object();
     if (is_s3(c)) {
         r_set(trace, "backend", r_s("s3"));
@@ -99,33 +97,30 @@ static json_t *tempo_container(struct rctx *c) {
     int s3 = is_s3(c);
     json_t *ctr = json_object();
     r_set(ctr, "name", r_s("tempo"));
-    r_set(ctr, "image",
-                        r_s(r_str(c->spec, "backend.tempo.image", TM_DEFAULT_TEMPO_IMAGE)));
+    r_set(ctr, "image", r_s(r_str(c->spec, "backend.tempo.image", TM_DEFAULT_TEMPO_IMAGE)));
     json_t *args = r_strs("-config.file=/conf/" CFG_KEY, NULL);
     r_set(ctr, "args", args);
     const char *secret = r_str(c->spec, "backend.tempo.storage.s3.secretRef.name", NULL);
     if (s3 && secret) {
         json_array_append_new(args, r_s("-config.expand-env=true"));
         r_set(ctr, "env",
-                            json_pack("[o, o]",
-                                      r_env_secret("S3_ACCESS_KEY_ID", secret, "access_key_id"),
-                                      r_env_secret("S3_SECRET_ACCESS_KEY", secret,
-                                                   "secret_access_key")));
+              json_pack("[o, o]", r_env_secret("S3_ACCESS_KEY_ID", secret, "access_key_id"),
+                        r_env_secret("S3_SECRET_ACCESS_KEY", secret, "secret_access_key")));
     }
     r_set(ctr, "ports",
-                        r_arr(r_port("http", 3200, NULL), r_port("otlp-grpc", 4317, NULL),
-                              r_port("otlp-http", 4318, NULL), NULL));
+          r_arr(r_port("http", 3200, NULL), r_port("otlp-grpc", 4317, NULL),
+                r_port("otlp-http", 4318, NULL), NULL));
     r_set(ctr, "livenessProbe", r_http_probe("/ready", 3200, 30));
     r_set(ctr, "readinessProbe", r_http_probe("/ready", 3200, 10));
     r_set(ctr, "resources",
-                        r_kv("requests", r_kv("cpu", r_s("200m"), "memory", r_s("512Mi"), NULL),
-                             "limits", r_kv("memory", r_s("2Gi"), NULL), NULL));
+          r_kv("requests", r_kv("cpu", r_s("200m"), "memory", r_s("512Mi"), NULL), "limits",
+               r_kv("memory", r_s("2Gi"), NULL), NULL));
     r_set(ctr, "securityContext", r_container_security(c));
-    r_set(ctr, "volumeMounts",
-                        r_arr(r_kv("name", r_s("config"), "mountPath", r_s("/conf"), "readOnly",
-                                   json_true(), NULL),
-                              r_kv("name", r_s("data"), "mountPath", r_s(DATA_DIR), NULL),
-                              r_kv("name", r_s("tmp"), "mountPath", r_s("/tmp"), NULL), NULL));
+    r_set(
+        ctr, "volumeMounts",
+        r_arr(r_kv("name", r_s("config"), "mountPath", r_s("/conf"), "readOnly", json_true(), NULL),
+              r_kv("name", r_s("data"), "mountPath", r_s(DATA_DIR), NULL),
+              r_kv("name", r_s("tmp"), "mountPath", r_s("/tmp"), NULL), NULL));
     return ctr;
 }
 
@@ -134,22 +129,19 @@ static void render_statefulset(struct rctx *c, const char *name, int text) {
     r_set(pod, "securityContext", r_pod_security(c));
     r_set(pod, "containers", r_arr(tempo_container(c), NULL));
     r_set(pod, "volumes",
-                        r_arr(r_kv("name", r_s("config"), "configMap", r_kv("name", r_s(name), NULL),
-                                   NULL),
-                              r_kv("name", r_s("tmp"), "emptyDir", json_object(), NULL), NULL));
+          r_arr(r_kv("name", r_s("config"), "configMap", r_kv("name", r_s(name), NULL), NULL),
+                r_kv("name", r_s("tmp"), "emptyDir", json_object(), NULL), NULL));
     json_t *spec = json_object();
     r_set(spec, "replicas", json_integer(1));
     r_set(spec, "serviceName", r_s(name));
     r_set(spec, "selector", r_kv("matchLabels", r_selector_labels(c, name), NULL));
     r_set(spec, "template", r_pod_template(c, name, "tempo", text, pod));
-    r_set(
-        spec, "volumeClaimTemplates",
-        r_arr(r_kv("metadata", r_kv("name", r_s("data"), NULL), "spec",
-                   r_kv("accessModes", r_strs("ReadWriteOnce", NULL), "resources",
-                        r_kv("requests", r_kv("storage", r_s(volume_size(c)), NULL), NULL),
-                        NULL),
-                   NULL),
-              NULL));
+    r_set(spec, "volumeClaimTemplates",
+          r_arr(r_kv("metadata", r_kv("name", r_s("data"), NULL), "spec",
+                     r_kv("accessModes", r_strs("ReadWriteOnce", NULL), "resources",
+                          r_kv("requests", r_kv("storage", r_s(volume_size(c)), NULL), NULL), NULL),
+                     NULL),
+                NULL));
     json_t *sts = r_object(c, "apps/v1", "StatefulSet", name, "tempo", NULL);
     r_set(sts, "spec", spec);
     r_emit(c, sts);
@@ -161,8 +153,8 @@ static void render_service(struct rctx *c, const char *name) {
     r_set(spec, "type", r_s("ClusterIP"));
     r_set(spec, "selector", r_selector_labels(c, name));
     r_set(spec, "ports",
-                        r_arr(r_svc_port("http", 3200, NULL), r_svc_port("otlp-grpc", 4317, NULL),
-                              r_svc_port("otlp-http", 4318, NULL), NULL));
+          r_arr(r_svc_port("http", 3200, NULL), r_svc_port("otlp-grpc", 4317, NULL),
+                r_svc_port("otlp-http", 4318, NULL), NULL));
     r_set(s, "spec", spec);
     r_emit(c, s);
 }
@@ -190,11 +182,10 @@ static void render_operator_cr(struct rctx *c, const char *name) {
     json_t *spec = json_object();
     r_set(spec, "storage", json_pack("{s:o}", "traces", traces));
     r_set(spec, "ingestion",
-                        json_pack("{s:{s:{s:b}, s:{s:b}}}", "otlp", "grpc", "enabled", 1, "http",
-                                  "enabled", 1));
-    r_set(spec, "extraConfig",
-                        json_pack("{s:{s:{s:{s:s}}}}", "tempo", "compactor", "compaction",
-                                  "block_retention", ret));
+          json_pack("{s:{s:{s:b}, s:{s:b}}}", "otlp", "grpc", "enabled", 1, "http", "enabled", 1));
+    r_set(
+        spec, "extraConfig",
+        json_pack("{s:{s:{s:{s:s}}}}", "tempo", "compactor", "compaction", "block_retention", ret));
     json_t *cr = r_object(c, "tempo.grafana.com/v1alpha1", "TempoMonolithic", name, "tempo", NULL);
     r_set(cr, "spec", spec);
     r_emit(c, cr);

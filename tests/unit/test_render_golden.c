@@ -50,7 +50,7 @@ static void check_labels(const json_t *o, const char *model, const char *owner) 
     assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/name")), name);
     const char *comp = json_string_value(json_object_get(l, "app.kubernetes.io/component"));
     assert_non_null(comp);
-    static const char *const comps[] = {"collector", "jaeger", "tempo", "istio",
+    static const char *const comps[] = {"collector", "jaeger",  "tempo", "istio",
                                         "alerts",    "grafana", NULL};
     int ok = 0;
     for (size_t i = 0; comps[i]; i++)
@@ -94,8 +94,8 @@ static void check_ports(const json_t *ports, const char *port_key) {
 
 /* Names that carry credentials must never have an inline value. */
 static int secretish(const char *name) {
-    static const char *const words[] = {"PASSWORD", "USERNAME", "SECRET", "ACCESS_KEY", "TOKEN",
-                                        "AUTH", NULL};
+    static const char *const words[] = {"PASSWORD", "USERNAME", "SECRET", "ACCESS_KEY",
+                                        "TOKEN",    "AUTH",     NULL};
     for (size_t i = 0; words[i]; i++)
         if (strstr(name, words[i]))
             return 1;
@@ -223,8 +223,8 @@ static void example_configs(void **state) {
             json_t *text = json_object_get(data, "collector.yaml");
             if (!text)
                 continue;
-            json_t *cfg = rt_cm_doc(r.manifests, tm_get_str(o, "metadata.name", ""),
-                                    "collector.yaml");
+            json_t *cfg =
+                rt_cm_doc(r.manifests, tm_get_str(o, "metadata.name", ""), "collector.yaml");
             const char *pname;
             json_t *p;
             json_object_foreach(tm_get(cfg, "service.pipelines"), pname, p) {
