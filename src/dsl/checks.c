@@ -485,7 +485,7 @@ static void pv_constraint(struct mctx *m, const struct check_ctx *c, const struc
         double bytes = sps * tm_get_num(dm, "spec.capacity.spanSizeBytes", 2048) *
                        ((double)ret_ms / 1000.0);
         if (bytes > limit)
-            creport(m, c, lvl, "spec.capacity", label, "estimated storage %.3g GB over the "
+            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label, "estimated storage %.3g GB over the "
                     "retention %s exceeds %s", bytes / 1e9,
                     tm_get_str(dm, "spec.backend.retention", "?"), thr->text);
     } else if (!strcmp(metric, "spans_per_second") || !strcmp(metric, "span_rate")) {
@@ -496,7 +496,7 @@ static void pv_constraint(struct mctx *m, const struct check_ctx *c, const struc
             creport(m, c, DIAG_WARNING, NULL, label, "spans_per_second cannot be estimated "
                     "without capacity.requests_per_second in the model");
         else if (sps > limit)
-            creport(m, c, lvl, "spec.capacity", label, "estimated %.0f spans/s exceeds %g", sps,
+            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label, "estimated %.0f spans/s exceeds %g", sps,
                     limit);
     } else if (!strcmp(metric, "sampling_rate")) {
         if (mx_rate(m, thr, &limit) != 0 || !c->root)

@@ -78,8 +78,11 @@ static int print_docs(const json_t *docs, int json_out, FILE *out) {
     struct strbuf b;
     strbuf_init(&b, 0);
     int rc = yaml_dump_all(docs, &b);
-    if (rc == 0 && b.len)
+    if (rc == 0 && b.len) {
         fwrite(b.buf, 1, b.len, out);
+        if (b.buf[b.len - 1] != '\n')
+            fputc('\n', out);
+    }
     strbuf_free(&b);
     return rc;
 }
