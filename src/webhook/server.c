@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/units.h"
 #include "base/xalloc.h"
+#include "webhook/admission.h"
 #include "webhook/httpserver.h"
 
 #define LOGGER "webhook"
@@ -261,4 +263,26 @@ void webhook_server_stop(struct webhook_server *s) {
     pthread_mutex_destroy(&s->lock);
     free(s->cert_dir);
     free(s);
+}
+
+/* ---- glue to admission.h ---------------------------------------------------- */
+
+char *webhook_admission_handler(void *ud, const char *path, const char *body, size_t len,
+                                size_t *ret_len, int *ret_http_status) {
+    const struct webhook_admission *a = ud;
+    struct admission_result r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    admission_handle(path, body, len, a->ctx, &r);   /* always fills r */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (a->observe) {
+        int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        a->observe(a->observe_ud, path, &r, us);
+    }
+    char *out = r.body;
+    *ret_len = r.len;
+    *ret_http_status = r.http_status ? r.http_status : 500;
+    r.body = NULL;
+    admission_result_free(&r);
+    return out;
 }

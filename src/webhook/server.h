@@ -23,6 +23,7 @@
 #ifndef OP_WEBHOOK_SERVER_H
 #define OP_WEBHOOK_SERVER_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -69,5 +70,24 @@ int webhook_server_reload(struct webhook_server *s, struct op_status *st);
 
 /* Stops serving, closes connections, frees s (NULL is fine). */
 void webhook_server_stop(struct webhook_server *s);
+
+/* ---- glue to admission.h ---------------------------------------------------
+ * opts.handler = webhook_admission_handler, opts.handler_ud = &a (lives as long
+ * as the server) answers every request with admission_handle(). */
+struct admission_ctx;
+struct admission_result;
+
+struct webhook_admission {
+    const struct admission_ctx *ctx;
+    /* Optional: called on the server thread after each answer with the result
+     * and the time admission_handle() took, for metrics and Events. It must not
+     * block (queue the Event, do not POST it here). */
+    void (*observe)(void *ud, const char *path, const struct admission_result *r,
+                    int64_t duration_us);
+    void *observe_ud;
+};
+
+char *webhook_admission_handler(void *ud, const char *path, const char *body, size_t len,
+                                size_t *ret_len, int *ret_http_status);
 
 #endif
