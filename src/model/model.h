@@ -25,14 +25,33 @@
 
 /* new ref: a deep copy of obj with spec defaults applied and aliases normalized
  * (w3c_tracecontext -> tracecontext). Fields of the wrong type are left as they
- * are for tm_validate() to report. Never NULL for a JSON object input. */
+ * are for tm_validate() to report, and nothing is defaulted below them; JSON
+ * null counts as absent. Exactly the defaults of docs/model.md, plus:
+ *   - collector.resources is defaulted only as a whole (a user's limits alone
+ *     are kept alone, so requests can never exceed them);
+ *   - backend.jaeger.* / backend.tempo.* only for the selected backend.type;
+ *     backend.jaeger.image only for deployment allInOne (production derives
+ *     the collector/query images); tempo storage.size only for type local;
+ *   - sampling.adaptive.enabled defaults to (strategy == adaptive);
+ *   - istio.samplingPercentage = sampling.rate x 100 only for a rate in [0, 1];
+ *   - alerts.enabled = analysis.enabled || alerts.rules non-empty.
+ * Idempotent; metadata and status untouched. NULL only for NULL input. */
 json_t *tm_default(const json_t *obj);
 
-/* Validates a TracingModel (defaulted or not). Appends errors and warnings to d;
- * unknown fields are warnings, or errors when strict. Returns the number of errors added. */
+/* Validates a TracingModel (defaulted or not). Appends every error and warning to
+ * d with its path ("spec.services[2].name", map keys as "spec.labels[team]"):
+ * apiVersion/kind, metadata.name (a DNS label of at most TM_NAME_MAX characters),
+ * every spec field's type, enum and range, durations, quantities, unique names,
+ * condition syntax ("column N: ..."), cross-field rules, and warnings for
+ * combinations that work but surprise (a head rate below a rule's rate for a
+ * service it names, replicas ignored by mode, blocks ignored by backend.type).
+ * Unknown spec fields are warnings, or errors when strict; a field that looks
+ * like an inline credential (password, token, ...) is always an error. Only
+ * unknown fields change with strict. Returns the number of errors added. */
 int tm_validate(const json_t *obj, int strict, struct diag *d);
 
-/* tm_default + tm_validate: new ref to the defaulted model, or NULL when there are errors. */
+/* tm_default + tm_validate: new ref to the defaulted model, or NULL when there
+ * are errors (warnings alone do not fail). */
 json_t *tm_load(const json_t *obj, int strict, struct diag *d);
 
 /* Read helpers for later stages. `path` is dotted from the object root
