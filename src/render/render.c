@@ -86,6 +86,10 @@ static int setup(struct rctx *c, const json_t *model) {
     c->ns = r_str(model, "metadata.namespace", "default");
     if (!*c->ns)
         c->ns = "default";
+    if (!is_dns_label(c->ns)) {
+        diag_error(c->d, "metadata.namespace", "must be a DNS label, got \"%s\"", c->ns);
+        return -1;
+    }
     snprintf(c->owner, sizeof(c->owner), "%s/%s", c->ns, c->name);
     const char *v = r_str(c->spec, "version", NULL);
     c->version = v && *v && is_label_value(v) ? v : NULL;
