@@ -561,8 +561,10 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
 static void *service_main(void *arg) {
     struct http_server *s = arg;
     while (!atomic_load(&s->stop))
-        if (lws_service(s->ctx, 0) < 0)
+        if (lws_service(s->ctx, 0) < 0) {
+            log_error(s->name, "event loop failed; the server stopped serving");
             break;
+        }
     return NULL;
 }
 

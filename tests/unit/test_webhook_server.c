@@ -712,6 +712,39 @@ static void test_start_errors(void **state) {
     assert_serves(f);
 }
 
+/* An issuer's RSA chain (leaf + intermediate in tls.crt) from --cert-dir. */
+static void test_rsa_chain_from_cert_dir(void **state) {
+    struct fx *f = *state;
+    webhook_server_stop(f->srv);
+    f->srv = NULL;
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/tests/fixtures/certs/chain",
+             getenv("OP_SOURCE_DIR") ? getenv("OP_SOURCE_DIR") : ".");
+    struct webhook_server_opts o = {.bind_address = "127.0.0.1:0", .cert_dir = dir,
+                                    .handler = handler, .handler_ud = f};
+    struct op_status st = {0};
+    f->srv = webhook_server_start(&o, &st);
+    if (!f->srv)
+        fail_msg("start: %s", st.msg);
+    f->port = webhook_server_port(f->srv);
+    /* clients trust only the root: the server must send the intermediate */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/ca.crt", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char root[4096];
+    size_t n = fread(root, 1, sizeof(root) - 1, fp);
+    root[n] = '\0';
+    fclose(fp);
+    free(f->ca_cert);
+    f->ca_cert = strdup(root);
+    assert_serves(f);
+    struct tls t;
+    assert_int_equal(tls_open(&t, f, TLS1_2_VERSION, TLS1_2_VERSION, NULL, 0), 0);
+    assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(t.ssl)), 2);
+    tls_close(&t);
+}
+
 int main(void) {
     log_set_level(LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -727,6 +760,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cert_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_chain_from_cert_dir, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

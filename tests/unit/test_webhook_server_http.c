@@ -170,6 +170,37 @@ static void test_stop_with_idle_clients(void **state) {
     close(fd);
 }
 
+/* A body trickled in (a byte every 300 ms, so the idle timeout never fires) is
+ * cut off by the whole-body deadline of 3 x io_timeout. */
+static void test_trickled_body(void **state) {
+    (void)state;
+    struct app a = {0};
+    struct http_listener_opts l = {.bind_address = "127.0.0.1:0", .handler = metrics, .ud = &a};
+    struct http_server_opts o = {.listeners = &l, .n_listeners = 1, .io_timeout_s = 1};
+    struct http_server *s = http_server_start(&o, NULL);
+    assert_non_null(s);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)http_server_port(s, 0))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    const char head[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+    assert_int_equal(send(fd, head, sizeof(head) - 1, 0), (ssize_t)(sizeof(head) - 1));
+    int sent = 0, closed = 0;
+    for (; sent < 40 && !closed; sent++) {   /* 40 x 300 ms = 12 s at most */
+        usleep(300 * 1000);
+        if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+            closed = 1;
+    }
+    /* closed after about 3 s (10 bytes), long before the body was complete */
+    assert_true(closed);
+    assert_true(sent >= 6 && sent <= 25);
+    assert_string_equal(a.last_body, "");   /* the handler never saw it */
+    close(fd);
+    assert_int_equal(get(http_server_port(s, 0), "/metrics", NULL).status, 200);
+    http_server_stop(s);
+}
+
 static void test_bind_errors(void **state) {
     (void)state;
     struct app a = {0};
@@ -225,6 +256,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_listeners),
         cmocka_unit_test(test_stop_with_idle_clients),
+        cmocka_unit_test(test_trickled_body),
         cmocka_unit_test(test_bind_errors),
         cmocka_unit_test(test_ipv6_and_any),
     };
