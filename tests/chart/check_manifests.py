@@ -325,6 +325,9 @@ class Checker:
                             "webhook %s clientConfig %s" % (h["name"], cc))
             self.expect(not any(s["metadata"]["name"].endswith("-webhook") for s in self.of("Service")),
                         "webhook Service made although webhook.url is set")
+            self.expect(not secret_rules, "Secret permissions although the operator runs outside")
+            self.expect(not self.of("Secret"), "a certificate Secret although the operator runs outside")
+            self.expect("--cert-mode=files" in args, "--cert-mode=files missing with webhook.url")
         else:
             self.err("unknown certmode %s" % mode)
 

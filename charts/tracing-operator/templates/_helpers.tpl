@@ -77,16 +77,22 @@ app.kubernetes.io/part-of: tracing-operator
 
 {{/* The Secret holding the serving certificate (tls.crt, tls.key, ca.crt). */}}
 {{- define "tracing-operator.webhookSecretName" -}}
-{{- if eq .Values.webhook.certMode "secret" -}}
+{{- if .Values.webhook.secret.name -}}
+{{- .Values.webhook.secret.name -}}
+{{- else if eq .Values.webhook.certMode "secret" -}}
 {{- required "webhook.secret.name is required with webhook.certMode=secret" .Values.webhook.secret.name -}}
 {{- else -}}
 {{- include "tracing-operator.suffixed" (list . "-webhook-cert") -}}
 {{- end -}}
 {{- end -}}
 
-{{/* The operator reads a mounted certificate in cert-manager and secret modes. */}}
+{{/*
+"true" when the operator reads a mounted certificate (--cert-mode=files): cert-manager and
+secret modes, and an operator outside the cluster (webhook.url), which has its own files.
+Otherwise (self-signed) the operator makes the certificate and keeps it in a Secret.
+*/}}
 {{- define "tracing-operator.certFromFiles" -}}
-{{- if ne .Values.webhook.certMode "self-signed" -}}true{{- end -}}
+{{- if or (ne .Values.webhook.certMode "self-signed") .Values.webhook.url -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -100,7 +106,7 @@ the cluster, so `helm upgrade` never wipes it. Arguments: (list $ "<Kind>" "<web
 {{- $hook := index . 2 -}}
 {{- if $root.Values.webhook.caBundle -}}
 {{- $root.Values.webhook.caBundle -}}
-{{- else if ne $root.Values.webhook.certMode "secret" -}}
+{{- else if and (ne $root.Values.webhook.certMode "secret") (not $root.Values.webhook.url) -}}
 {{- $live := lookup "admissionregistration.k8s.io/v1" $kind "" (include "tracing-operator.fullname" $root) -}}
 {{- range (dig "webhooks" (list) $live) -}}
 {{- if eq (dig "name" "" .) $hook -}}{{- dig "clientConfig" "caBundle" "" . -}}{{- end -}}
