@@ -91,7 +91,7 @@ struct session {
     char *path, *query, *ctype;
     long long content_length;   /* -1 = none */
     int discard;             /* over the cap: read and drop */
-    time_t body_started;
+    time_t body_started;     /* monotonic seconds */
     char *body;
     size_t body_len, body_cap;
     /* response */
@@ -257,6 +257,12 @@ static void session_free(struct session *s) {
     memset(s, 0, sizeof(*s));
 }
 
+static time_t mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static char *hdr_dup(struct lws *wsi, enum lws_token_indexes h) {
     int n = lws_hdr_total_length(wsi, h);
     if (n <= 0)
@@ -341,7 +347,7 @@ static int on_http(struct lws *wsi, struct listener *l, struct session *s, const
     int uri_len = 0;
     session_free(s);
     s->started = 1;
-    s->body_started = time(NULL);
+    s->body_started = mono_s();
     s->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
     if (s->method < 0 || s->method >= (int)(sizeof(METHOD_NAMES) / sizeof(METHOD_NAMES[0])))
         return -1;
@@ -377,11 +383,10 @@ static int on_http(struct lws *wsi, struct listener *l, struct session *s, const
     return 0;
 }
 
-static int on_body(struct lws *wsi, struct listener *l, struct session *s, const void *in,
-                   size_t len) {
+static int on_body(struct listener *l, struct session *s, const void *in, size_t len) {
     if (!s->started || s->responding)
         return 0;
-    if (time(NULL) - s->body_started > (time_t)(3 * l->srv->io_timeout_s)) {
+    if (mono_s() - s->body_started > (time_t)(3 * l->srv->io_timeout_s)) {
         log_warn(l->srv->name, "request body too slow, closing", "path", s->path);
         return -1;
     }
@@ -404,7 +409,6 @@ static int on_body(struct lws *wsi, struct listener *l, struct session *s, const
     memcpy(s->body + s->body_len, in, len);
     s->body_len += len;
     s->body[s->body_len] = '\0';
-    (void)wsi;
     return 0;
 }
 
@@ -482,7 +486,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         if (!l || !s)
             return -1;
-        return on_body(wsi, l, s, in, len);
+        return on_body(l, s, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!l || !s)
             return -1;

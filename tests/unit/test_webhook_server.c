@@ -538,32 +538,33 @@ static void test_concurrent(void **state) {
 
 static void test_slow_client(void **state) {
     struct fx *f = *state;   /* io timeout 2 s */
+    /* 1: half a body, then nothing */
     struct tls t;
     assert_int_equal(tls_open(&t, f, TLS1_2_VERSION, TLS1_3_VERSION, NULL, 0), 0);
     const char half[] = "POST /mutate-v1-pod HTTP/1.1\r\nHost: x\r\n"
                         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":";
     assert_true(SSL_write(t.ssl, half, sizeof(half) - 1) > 0);
-    /* meanwhile another client is served at once */
+    /* 2: a truncated TLS handshake: the first bytes of a ClientHello */
+    int trunc = tcp_connect(f->port);
+    assert_int_equal(send(trunc, "\x16\x03\x01\x02", 4, 0), 4);
+    /* 3: a connection that says nothing at all */
+    int mute = tcp_connect(f->port);
+
+    /* meanwhile other clients are served at once */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_serves(f);
+    assert_serves(f);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_true(t1.tv_sec - t0.tv_sec < 2);
-    /* and the staller is dropped after the timeout */
-    assert_int_equal(closed_within(t.fd, 8000), 1);
-    tls_close(&t);
 
-    /* a truncated TLS handshake: the first bytes of a ClientHello, then nothing */
-    int fd = tcp_connect(f->port);
-    assert_int_equal(send(fd, "\x16\x03\x01\x02", 4, 0), 4);
-    assert_serves(f);
-    assert_int_equal(closed_within(fd, 8000), 1);
-    close(fd);
-    /* a connection that says nothing at all */
-    fd = tcp_connect(f->port);
-    assert_serves(f);
-    assert_int_equal(closed_within(fd, 8000), 1);
-    close(fd);
+    /* and the three are dropped after the timeout */
+    assert_int_equal(closed_within(t.fd, 8000), 1);
+    assert_int_equal(closed_within(trunc, 8000), 1);
+    assert_int_equal(closed_within(mute, 8000), 1);
+    tls_close(&t);
+    close(trunc);
+    close(mute);
     assert_serves(f);
 }
 
