@@ -101,8 +101,19 @@ int check_eval(const char *cond, const char *var, double value) {
 
 /* ---- reporting ---- */
 
-/* Where the model field at path came from; NULL when unknown. */
+/* Where the model field at path came from (or, for an object, its first field
+ * that has a source; else its nearest parent that has one); NULL when unknown. */
 static const char *prov_where(const struct mctx *m, const char *path) {
+    json_t *exact = json_object_get(m->prov, path);
+    if (exact)
+        return json_string_value(json_object_get(exact, "where"));
+    size_t pl = strlen(path);
+    const char *k;
+    json_t *child;
+    json_object_foreach(m->prov, k, child) {
+        if (!strncmp(k, path, pl) && (k[pl] == '.' || k[pl] == '['))
+            return json_string_value(json_object_get(child, "where"));
+    }
     char *p = xstrdup(path);
     const char *where = NULL;
     for (;;) {
@@ -485,7 +496,8 @@ static void pv_constraint(struct mctx *m, const struct check_ctx *c, const struc
         double bytes = sps * tm_get_num(dm, "spec.capacity.spanSizeBytes", 2048) *
                        ((double)ret_ms / 1000.0);
         if (bytes > limit)
-            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label, "estimated storage %.3g GB over the "
+            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label,
+                    "estimated storage %.4g GB over the "
                     "retention %s exceeds %s", bytes / 1e9,
                     tm_get_str(dm, "spec.backend.retention", "?"), thr->text);
     } else if (!strcmp(metric, "spans_per_second") || !strcmp(metric, "span_rate")) {
@@ -496,7 +508,8 @@ static void pv_constraint(struct mctx *m, const struct check_ctx *c, const struc
             creport(m, c, DIAG_WARNING, NULL, label, "spans_per_second cannot be estimated "
                     "without capacity.requests_per_second in the model");
         else if (sps > limit)
-            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label, "estimated %.0f spans/s exceeds %g", sps,
+            creport(m, c, lvl, "spec.capacity.requestsPerSecond", label,
+                    "estimated %.0f spans/s exceeds %g", sps,
                     limit);
     } else if (!strcmp(metric, "sampling_rate")) {
         if (mx_rate(m, thr, &limit) != 0 || !c->root)

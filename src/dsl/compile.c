@@ -537,7 +537,8 @@ static json_t *build_model(struct unit *u, size_t r, json_t *models) {
     struct mctx m;
     init_mctx(u, &m, doc, prov, root->b, 1);
     map_block(&m, root, root->k->cat != CAT_COMPONENT);
-    if (root->k->cat == CAT_COMPONENT) { /* implicit model: the block's description is the model's */
+    /* implicit model: the block's description is the model's */
+    if (root->k->cat == CAT_COMPONENT) {
         const struct dsl_value *d = dsl_get(root->b->body, "description");
         if (d && d->type == DSL_STRING)
             mx_spec_set(&m, "", "description", json_string(d->text), d->pos);

@@ -141,7 +141,9 @@ static void c_batch(struct mctx *m, const struct dsl_value *v) {
                 mx_spec_set(m, "collector.batch", "timeout", json_string(d), mb->val->pos);
         } else if (!strcmp(mb->key, "send_batch_size") || !strcmp(mb->key, "send_batch_max_size")) {
             if (mx_int(m, mb->val, 1, &n) == 0)
-                mx_spec_set(m, "collector.batch", mb->key[10] ? "sendBatchMaxSize" : "sendBatchSize",
+                mx_spec_set(m, "collector.batch",
+                            strcmp(mb->key, "send_batch_size") ? "sendBatchMaxSize"
+                                                               : "sendBatchSize",
                             json_integer(n), mb->val->pos);
         } else {
             mx_warn(m, mb->kpos, "unknown key; ignored");

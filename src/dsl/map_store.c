@@ -342,7 +342,8 @@ static void jaeger_strategy(struct mctx *m, const struct dsl_value *v, int is_de
         if (mx_rate(m, p, &r) != 0)
             return;
         if (is_default) {
-            mx_spec_set(m, "sampling", "strategy", json_string("probabilistic"), t ? t->pos : v->pos);
+            mx_spec_set(m, "sampling", "strategy", json_string("probabilistic"),
+                        t ? t->pos : v->pos);
             mx_spec_set(m, "sampling", "rate", json_real(r), p->pos);
         } else {
             mx_spec_append(m, "sampling.operations",
@@ -377,7 +378,8 @@ static void f_sampling(struct mctx *m, const struct dsl_value *v) {
                 for (size_t k = 0; k < a->n; k++) {
                     size_t o2 = mx_push_index(m, k);
                     const struct dsl_value *it = a->items[k];
-                    const struct dsl_value *op = dsl_get(it, "operation"), *st = dsl_get(it, "strategy");
+                    const struct dsl_value *op = dsl_get(it, "operation");
+                    const struct dsl_value *st = dsl_get(it, "strategy");
                     const char *name;
                     if (mx_obj(m, it) != 0) {
                         /* reported */

@@ -319,8 +319,9 @@ int mx_set(struct mctx *m, json_t *obj, const char *objpath, const char *key, js
         set = 1;
     } else {
         if (!json_equal(old, val)) {
-            char *a = json_dumps(old, JSON_ENCODE_ANY | JSON_COMPACT);
-            char *b = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+            size_t fl = JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15);
+            char *a = json_dumps(old, fl);
+            char *b = json_dumps(val, fl);
             json_t *pv = json_object_get(m->prov, full);
             const char *pw = json_string_value(json_object_get(pv, "where"));
             const char *pf = json_string_value(json_object_get(pv, "from"));

@@ -174,7 +174,8 @@ static void note_alignment(struct parser *p, const struct dsl_token *open,
 static void report_unclosed(struct parser *p, const struct dsl_token *open, const char *what) {
     if (p->have_suspect && p->suspect_open.line != open->pos.line)
         perr(p, open->pos,
-             "missing '}': the '{' of %s is never closed (perhaps the '{' at line %u lacks its '}')",
+             "missing '}': the '{' of %s is never closed "
+             "(perhaps the '{' at line %u lacks its '}')",
              what, p->suspect_open.line);
     else
         perr(p, open->pos, "missing '}': the '{' of %s is never closed", what);
