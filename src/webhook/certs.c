@@ -417,12 +417,12 @@ static int cert_times(const char *pem, time_t *nb, time_t *na, struct op_status 
 }
 
 int certs_not_before(const char *pem, time_t *ret, struct op_status *st) {
-    time_t na;
+    time_t na = 0;
     return cert_times(pem, ret, &na, st);
 }
 
 int certs_not_after(const char *pem, time_t *ret, struct op_status *st) {
-    time_t nb;
+    time_t nb = 0;
     return cert_times(pem, &nb, ret, st);
 }
 
@@ -447,7 +447,7 @@ int certs_serial_hex(const char *pem, char *out, size_t n, struct op_status *st)
 }
 
 int certs_need_rotation(const char *pem, time_t now, int64_t renew_before_s) {
-    time_t nb, na;
+    time_t nb = 0, na = 0;
     int rc = cert_times(pem, &nb, &na, NULL);
     if (rc)
         return rc;
@@ -788,7 +788,7 @@ static void take_pair(struct certs_pair *dst, struct certs_pair *src) {
 
 /* cur is still servable (valid now, key matches): keep it as a fallback. */
 static int servable(const struct certs_pair *p, time_t now) {
-    time_t nb, na;
+    time_t nb = 0, na = 0;
     return p->cert_pem && p->key_pem && certs_check_key(p->cert_pem, p->key_pem, NULL) == 0 &&
            cert_times(p->cert_pem, &nb, &na, NULL) == 0 && nb <= now && now < na;
 }
