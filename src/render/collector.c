@@ -167,8 +167,9 @@ static void proc_memory_limiter(const struct rctx *c, struct cfg *g) {
  * Not the `redaction` processor: its blocked_key_patterns only masks the VALUES of
  * matching keys (the key and a "****" value stay on the span), and deleting keys with
  * it needs an allow-list of every other key (allowed_keys), which a model cannot know.
- * `delete` removes exactly the listed keys from span attributes. Returns 1 when the
- * processor exists (the list is not empty). */
+ * `delete` removes exactly the listed keys from span attributes; the `resource`
+ * processor does the same for resource attributes (a key such as a token can be set
+ * on either). Returns 1 when the processors exist (the list is not empty). */
 static int proc_redact(const struct rctx *c, struct cfg *g) {
     const json_t *keys = r_get(c->spec, "collector.redact");
     json_t *actions = json_array();
@@ -183,7 +184,8 @@ static int proc_redact(const struct rctx *c, struct cfg *g) {
         json_decref(actions);
         return 0;
     }
-    r_set(g->processors, "attributes/redact", r_kv("actions", actions, NULL));
+    r_set(g->processors, "attributes/redact", r_kv("actions", json_deep_copy(actions), NULL));
+    r_set(g->processors, "resource/redact", r_kv("attributes", actions, NULL));
     return 1;
 }
 
@@ -306,12 +308,14 @@ static void pipeline(struct cfg *g, const char *name, json_t *rx, json_t *procs,
     r_set(g->pipelines, name, p);
 }
 
-/* memory_limiter, [attributes/redact], [tail_sampling], batch */
+/* memory_limiter, [attributes/redact, resource/redact], [tail_sampling], batch */
 static json_t *procs_processing(int redact, int tail) {
     json_t *p = json_array();
     push(p, "memory_limiter");
-    if (redact)
+    if (redact) {
         push(p, "attributes/redact");
+        push(p, "resource/redact");
+    }
     if (tail)
         push(p, "tail_sampling");
     push(p, "batch");

@@ -132,9 +132,10 @@ static void redaction(void **state) {
     json_t *want = json_pack("[{s:s, s:s}, {s:s, s:s}]", "key", "password", "action", "delete",
                              "key", "user.email", "action", "delete");
     tu_assert_json_equal(want, tm_get(cfg, "processors.attributes/redact.actions"), "actions");
-    assert_int_equal(rt_index(tm_get(cfg, "service.pipelines.traces.processors"),
-                              "attributes/redact"),
-                     1);
+    tu_assert_json_equal(want, tm_get(cfg, "processors.resource/redact.attributes"), "resource");
+    json_t *procs = tm_get(cfg, "service.pipelines.traces.processors");
+    assert_int_equal(rt_index(procs, "attributes/redact"), 1);
+    assert_int_equal(rt_index(procs, "resource/redact"), 2);
     json_decref(want);
     json_decref(cfg);
     render_result_done(&r);
@@ -144,6 +145,7 @@ static void redaction(void **state) {
     r = rt_render(m);
     cfg = config_of(r.manifests, "demo-collector");
     assert_null(tm_get(cfg, "processors.attributes/redact"));
+    assert_null(tm_get(cfg, "processors.resource/redact"));
     assert_int_equal(rt_index(tm_get(cfg, "service.pipelines.traces.processors"),
                               "attributes/redact"),
                      -1);
