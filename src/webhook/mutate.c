@@ -357,7 +357,7 @@ static char *attrs_join(const json_t *attrs, const char *user_value) {
             if (dup)
                 continue;
         }
-        if (b.len)
+        if (b.len && b.buf[b.len - 1] != ',')
             strbuf_puts(&b, ",");
         strbuf_printf(&b, "%s=%s", keys[i], json_string_value(json_object_get(attrs, keys[i])));
     }
@@ -1143,9 +1143,16 @@ static int resolve_instrumentation(struct mctx *m, struct plan *p, const char *v
     const json_t *md = json_object_get(found, "metadata");
     snprintf(p->inst_ns, sizeof(p->inst_ns), "%s", str_at(md, "namespace"));
     snprintf(p->inst_name, sizeof(p->inst_name), "%s", str_at(md, "name"));
+    /* items of a list (and informer caches) often carry no apiVersion/kind */
+    json_t *obj = json_deep_copy(found);
+    if (!json_object_get(obj, "apiVersion"))
+        json_object_set_new(obj, "apiVersion", json_string(TM_API_VERSION));
+    if (!json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string(TINST_KIND));
     struct diag d;
     diag_init(&d);
-    p->inst = tinst_load(found, 0, &d);
+    p->inst = tinst_load(obj, 0, &d);
+    json_decref(obj);
     if (!p->inst) {
         char *first = NULL;
         for (size_t i = 0; i < d.len && !first; i++)
