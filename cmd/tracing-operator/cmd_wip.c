@@ -8,7 +8,5 @@ static int wip(const char *name) {
     return 2;
 }
 
-int cmd_render(int argc, char **argv) { return wip("render"); }
-int cmd_validate(int argc, char **argv) { return wip("validate"); }
 int cmd_compile(int argc, char **argv) { return wip("compile"); }
 int cmd_run(int argc, char **argv) { return wip("run"); }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# lib.sh - e2e helpers: start/stop a throwaway control plane (etcd + kube-apiserver
+# [+ kube-controller-manager]) on loopback, assertions, and the operator process.
+# Sourced by e2e/run.sh and by the scenario scripts.
+
+e2e_log() { printf 'e2e: %s\n' "$*" >&2; }
+e2e_fail() { printf 'e2e: FAIL: %s\n' "$*" >&2; return 1; }
+
+# A free TCP port on 127.0.0.1.
+e2e_free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+# e2e_wait SECONDS CMD...: retries CMD every 0.5 s until it succeeds or time runs out.
+e2e_wait() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.5
+  done
+}
+
+# Starts etcd + kube-apiserver (binary $KUBE_APISERVER) and, when $KUBE_CONTROLLER_MANAGER
+# is executable, kube-controller-manager. Writes $E2E_DIR/admin.kubeconfig and exports
+# KUBECONFIG. Token auth; certificates made on the fly with openssl.
+e2e_start_control_plane() {
+  local D=$E2E_DIR P=$E2E_DIR/pki
+  mkdir -p "$P"
+  openssl genrsa -out "$P/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -nodes -key "$P/ca.key" -sha256 -days 2 -subj "/CN=e2e-ca" -out "$P/ca.crt" 2>/dev/null
+  openssl genrsa -out "$P/apiserver.key" 2048 2>/dev/null
+  openssl req -new -key "$P/apiserver.key" -subj "/CN=kube-apiserver" -out "$P/apiserver.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    "extendedKeyUsage=serverAuth" \
+    "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" \
+    > "$P/apiserver.ext"
+  openssl x509 -req -in "$P/apiserver.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -days 2 \
+    -sha256 -extfile "$P/apiserver.ext" -out "$P/apiserver.crt" 2>/dev/null
+  openssl genrsa -out "$P/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub" 2>/dev/null
+  E2E_TOKEN=$(openssl rand -hex 16)
+  export E2E_TOKEN
+  echo "$E2E_TOKEN,admin,admin-uid,system:masters" > "$D/tokens.csv"
+
+  local etcd_port etcd_peer
+  etcd_port=$(e2e_free_port); etcd_peer=$(e2e_free_port)
+  E2E_API_PORT=$(e2e_free_port)
+  export E2E_API_PORT
+  etcd --name e2e --data-dir "$D/etcd-data" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "e2e=http://127.0.0.1:$etcd_peer" >"$D/etcd.log" 2>&1 &
+  echo $! >"$D/etcd.pid"
+  e2e_wait 30 curl -sf "http://127.0.0.1:$etcd_port/health" || { e2e_fail "etcd did not start (see $D/etcd.log)"; return 1; }
+  E2E_ETCD_PORT=$etcd_port
+  e2e_start_apiserver || return 1
+
+  cat >"$D/admin.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: https://127.0.0.1:$E2E_API_PORT
+    certificate-authority: $P/ca.crt
+users:
+- name: admin
+  user:
+    token: $E2E_TOKEN
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: admin, namespace: default}
+current-context: e2e
+KC
+  export KUBECONFIG=$D/admin.kubeconfig
+
+  if [ -n "${KUBE_CONTROLLER_MANAGER:-}" ] && [ -x "$KUBE_CONTROLLER_MANAGER" ]; then
+    local kcm_port; kcm_port=$(e2e_free_port)
+    "$KUBE_CONTROLLER_MANAGER" --kubeconfig="$D/admin.kubeconfig" --bind-address=127.0.0.1 \
+      --secure-port="$kcm_port" --controllers='*' --leader-elect=false --use-service-account-credentials=false \
+      --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" --cert-dir="$D/kcm-certs" \
+      >"$D/kcm.log" 2>&1 &
+    echo $! >"$D/kcm.pid"
+    if e2e_wait 60 test "$(curl -sk --max-time 2 "https://127.0.0.1:$kcm_port/healthz")" = ok; then
+      export E2E_HAVE_KCM=1
+    else
+      e2e_log "kube-controller-manager did not become healthy (see $D/kcm.log); garbage-collection checks will be skipped"
+    fi
+  fi
+}
+
+e2e_apiserver_ready() {
+  [ "$(curl -sk --max-time 2 -H "Authorization: Bearer $E2E_TOKEN" "https://127.0.0.1:$E2E_API_PORT/readyz")" = ok ]
+}
+
+# (Re)starts kube-apiserver against the running etcd on the same port.
+e2e_start_apiserver() {
+  local D=$E2E_DIR P=$E2E_DIR/pki
+  "$KUBE_APISERVER" --etcd-servers="http://127.0.0.1:$E2E_ETCD_PORT" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$E2E_API_PORT" \
+    --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" --client-ca-file="$P/ca.crt" \
+    --token-auth-file="$D/tokens.csv" \
+    --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --authorization-mode=Node,RBAC --service-cluster-ip-range=10.0.0.0/24 \
+    --endpoint-reconciler-type=none --cert-dir="$D/kas-certs" >>"$D/kas.log" 2>&1 &
+  echo $! >"$D/kas.pid"
+  e2e_wait 90 e2e_apiserver_ready || { e2e_fail "kube-apiserver did not become ready (see $D/kas.log)"; return 1; }
+}
+
+e2e_stop_apiserver() {
+  local pid; pid=$(cat "$E2E_DIR/kas.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+}
+
+e2e_stop_control_plane() {
+  local f pid
+  for f in kcm kas etcd; do
+    pid=$(cat "$E2E_DIR/$f.pid" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null || true
+  done
+  sleep 0.5
+  for f in kcm kas etcd; do
+    pid=$(cat "$E2E_DIR/$f.pid" 2>/dev/null) || continue
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
