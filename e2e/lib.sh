@@ -128,3 +128,41 @@ e2e_stop_control_plane() {
     kill -9 "$pid" 2>/dev/null || true
   done
 }
+
+# e2e_start_operator NAME [flags...]: runs `tracing-operator run` out of cluster against
+# $KUBECONFIG with its webhook on a loopback port (self-signed certificates, webhook
+# configurations managed by the operator and pointing at that port). Exports
+# OP_<NAME>_PID, OP_<NAME>_PROBE (health port) and OP_<NAME>_METRICS. Logs go to
+# $E2E_DIR/operator-NAME.log.
+e2e_start_operator() {
+  local name=$1; shift
+  local probe metrics hook
+  probe=$(e2e_free_port); metrics=$(e2e_free_port); hook=${E2E_WEBHOOK_PORT:-$(e2e_free_port)}
+  export E2E_WEBHOOK_PORT=$hook
+  kubectl create namespace tracing-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  "$OP_BIN" run --kubeconfig "$KUBECONFIG" --install-crds \
+    --operator-namespace tracing-system \
+    --health-probe-bind-address "127.0.0.1:$probe" --metrics-bind-address "127.0.0.1:$metrics" \
+    --webhook-bind-address "127.0.0.1:$hook" --cert-mode self-signed --webhook-host 127.0.0.1 \
+    --webhook-config manage --webhook-url "https://127.0.0.1:$hook" \
+    --log-level debug "$@" >"$E2E_DIR/operator-$name.log" 2>&1 &
+  local pid=$!
+  eval "export OP_${name}_PID=$pid OP_${name}_PROBE=$probe OP_${name}_METRICS=$metrics"
+  if ! e2e_wait 60 curl -sf "http://127.0.0.1:$probe/healthz"; then
+    e2e_fail "operator $name did not become healthy; log tail:"; tail -20 "$E2E_DIR/operator-$name.log" >&2
+    return 1
+  fi
+}
+
+e2e_stop_operator() {
+  local name=$1 pid
+  pid=$(eval "echo \${OP_${name}_PID:-}")
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# e2e_jsonpath RESOURCE JSONPATH: prints a field (empty when absent).
+e2e_jsonpath() { kubectl get "$1" -o "jsonpath=$2" 2>/dev/null; }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# 50-webhook.sh - admission against a real API server: the operator registers its
+# webhooks (url + caBundle, self-signed CA); a pod created in an annotated namespace is
+# stored with the injection; a bad TracingModel is refused by kubectl apply with the
+# field in the message; with the operator stopped, pods are still created.
+set -euo pipefail
+. "$E2E_ROOT/e2e/lib.sh"
+cd "$E2E_ROOT"
+trap 'e2e_stop_operator W' EXIT
+e2e_start_operator W
+e2e_wait 60 sh -c "kubectl get mutatingwebhookconfigurations -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}' | grep -q ." \
+  || { e2e_fail "the operator did not register its webhooks with a caBundle"; exit 1; }
+e2e_wait 60 kubectl get crd instrumentations.tracemodel.dev
+kubectl wait --for=condition=Established --timeout=60s crd/instrumentations.tracemodel.dev >/dev/null
+
+kubectl create namespace apps --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+sed 's/^  namespace: .*/  namespace: apps/' examples/minimal-otlp.yaml | kubectl apply -f - >/dev/null
+model=$(sed -n 's/^  name: //p' examples/minimal-otlp.yaml | head -1)
+kubectl apply -f - >/dev/null <<Y
+apiVersion: tracemodel.dev/v1alpha1
+kind: Instrumentation
+metadata: {name: default, namespace: apps}
+spec:
+  tracingModel: $model
+Y
+kubectl annotate namespace apps tracemodel.dev/inject-java=true --overwrite >/dev/null
+sleep 2
+pod_json() { kubectl get -n apps pod "$1" -o json; }
+for i in $(seq 20); do
+  kubectl delete -n apps pod web --ignore-not-found --wait=false >/dev/null 2>&1
+  kubectl run -n apps web --image=registry.example/web:1.0 --labels app.kubernetes.io/name=web --restart=Never >/dev/null
+  st=$(kubectl get -n apps pod web -o jsonpath='{.metadata.annotations.tracemodel\.dev/injection-status}')
+  case "$st" in injected:*) break;; esac
+  sleep 1
+done
+json=$(pod_json web)
+grep -q 'tracemodel-auto-instrumentation-java' <<<"$json" || { e2e_fail "pod not injected (status: $st)"; echo "$json" | head -60 >&2; exit 1; }
+grep -q 'JAVA_TOOL_OPTIONS' <<<"$json" || { e2e_fail "JAVA_TOOL_OPTIONS missing"; exit 1; }
+grep -q '"OTEL_SERVICE_NAME"' <<<"$json" || { e2e_fail "OTEL_SERVICE_NAME missing"; exit 1; }
+grep -q "$model-collector.apps.svc" <<<"$json" || { e2e_fail "the exporter endpoint is not the model's collector"; exit 1; }
+
+cat >"$E2E_DIR/bad.yaml" <<'Y'
+apiVersion: tracemodel.dev/v1alpha1
+kind: TracingModel
+metadata: {name: bad, namespace: apps}
+spec:
+  backend: {type: jaeger}
+  sampling: {rate: 0.5, rules: [{name: r, condition: "http.status_code >=", rate: 1}]}
+Y
+if out=$(kubectl apply -f "$E2E_DIR/bad.yaml" 2>&1); then e2e_fail "a bad TracingModel was accepted"; exit 1; fi
+grep -q 'spec.sampling.rules\[0\].condition' <<<"$out" || { e2e_fail "denial does not name the field: $out"; exit 1; }
+
+e2e_stop_operator W
+kubectl run -n apps down --image=registry.example/web:1.0 --restart=Never >/dev/null \
+  || { e2e_fail "with the webhook down, pod creation was blocked"; exit 1; }
