@@ -132,6 +132,20 @@ else
     fail "helm template with every option"; sed 's/^/    /' "$WORK/full.err"
 fi
 
+# The chart's default Instrumentation images are the operator's built-in ones.
+if "$PY" - "$CHART/values.yaml" "$REPO/src/model/instrumentation.c" <<'PY'
+import re, sys, yaml
+images = yaml.safe_load(open(sys.argv[1]))["instrumentation"]["images"]
+src = open(sys.argv[2]).read()
+builtin = dict(re.findall(r'"([^"\s]*autoinstrumentation-(java|nodejs|python|dotnet|go):[^"]+)"', src))
+builtin = {lang: img for img, lang in builtin.items()}
+assert builtin, "no built-in images found in " + sys.argv[2]
+diff = {k: (images.get(k), builtin[k]) for k in builtin if images.get(k) != builtin[k]}
+assert not diff and set(images) == set(builtin), "values vs built-in: %s" % diff
+PY
+then pass "instrumentation.images defaults are the operator's built-in images"
+else fail "instrumentation.images defaults are the operator's built-in images"; fi
+
 LONG=release-name-that-is-as-long-as-helm-allows-it-to-be
 if "$HELM" template "$LONG" "$CHART" -n "$NS" --set webhook.certMode=cert-manager --set replicas=2 \
         >"$WORK/long.yaml" 2>"$WORK/long.err"; then
