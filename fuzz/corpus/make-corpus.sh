@@ -86,12 +86,62 @@ for f in "$fx"/kube/*.jsonl; do
     { printf '\x07\xff'; cat "$f"; } >"$out/fuzz_watch/chunk7-$(basename "$f")"
 done
 
-# DSL, admission webhook, JSON Patch: their fixtures when they exist.
+# DSL: the examples and the DSL fixtures.
 copy fuzz_dsl "$root"/examples/**/*.tdsl "$fx"/dsl/**/*.tdsl "$fx"/dsl/**/*.dsl
-copy fuzz_admission "$fx"/webhook/admission/**/*.json "$fx"/webhook/mutate/*.yaml \
-    "$fx"/webhook/mutate/*.json
-copy fuzz_jsonpatch "$fx"/webhook/mutate/*.yaml "$fx"/webhook/jsonpatch/**/*.json
-for t in fuzz_dsl fuzz_admission fuzz_jsonpatch; do
-    rmdir "$out/$t" 2>/dev/null || true
-done
+rmdir "$out/fuzz_dsl" 2>/dev/null || true
+
+# Admission webhook (first byte: 0 mutate, 1 validate-tracingmodel, 2
+# validate-instrumentation; then an AdmissionReview) and JSON Patch (first byte
+# even: a pod as JSON; odd: a JSON Pointer reference token), from the webhook
+# fixtures. Needs python3 with PyYAML; skipped without it.
+python3 - "$fx/webhook" "$root/examples" "$out" <<'PY' || echo "make-corpus: webhook seeds skipped (python3 + PyYAML)" >&2
+import glob, json, os, sys
+import yaml
+wh, examples, out = sys.argv[1:4]
+os.makedirs(f"{out}/fuzz_admission", exist_ok=True)
+os.makedirs(f"{out}/fuzz_jsonpatch", exist_ok=True)
+
+def review(obj, kind, group, version, ns, op="CREATE"):
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+                        "kind": {"group": group, "version": version, "kind": kind},
+                        "resource": {"group": group, "version": version,
+                                     "resource": kind.lower() + "s"},
+                        "namespace": ns, "operation": op, "object": obj}}
+
+def emit(target, name, mode, doc):
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    if len(data) > 12000:
+        return
+    with open(f"{out}/{target}/{name}", "wb") as f:
+        f.write(bytes([mode]) + data)
+
+for path in sorted(glob.glob(f"{wh}/mutate/*.yaml")):
+    case = yaml.safe_load(open(path))
+    pod = case.get("pod") if isinstance(case, dict) else None
+    if not isinstance(pod, dict):
+        continue
+    name = os.path.basename(path)[:-5]
+    emit("fuzz_admission", f"mutate-{name}", 0,
+         review(pod, "Pod", "", "v1", case.get("namespace", "shop")))
+    emit("fuzz_jsonpatch", f"pod-{name}", 0, pod)
+models = sorted(glob.glob(f"{examples}/*.yaml")) + sorted(glob.glob(f"{wh}/shared/model-*.yaml")) \
+    + sorted(glob.glob(f"{wh}/validate/model-*.yaml"))
+for path in models:
+    for i, doc in enumerate(yaml.safe_load_all(open(path))):
+        if isinstance(doc, dict) and doc.get("kind") == "TracingModel":
+            emit("fuzz_admission", f"model-{os.path.basename(path)[:-5]}-{i}", 1,
+                 review(doc, "TracingModel", "tracemodel.dev", "v1alpha1", "shop"))
+for path in sorted(glob.glob(f"{wh}/shared/inst-*.yaml")) + sorted(glob.glob(f"{wh}/validate/inst-*.yaml")) \
+        + sorted(glob.glob(f"{wh}/instrumentation/*.yaml")):
+    doc = yaml.safe_load(open(path))
+    if isinstance(doc, dict):
+        emit("fuzz_admission", f"inst-{os.path.basename(path)[:-5]}", 2,
+             review(doc, "Instrumentation", "tracemodel.dev", "v1alpha1", "shop"))
+emit("fuzz_admission", "not-a-review", 0, {"kind": "Nope"})
+for i, tok in enumerate(["containers", "a/b", "m~n", "~0~1", "", "tracemodel.dev/inject-java", "0"]):
+    with open(f"{out}/fuzz_jsonpatch/token-{i}", "wb") as f:
+        f.write(b"\x01" + tok.encode())
+PY
+
 du -sh "$out"
