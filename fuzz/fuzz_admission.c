@@ -8,7 +8,8 @@
  * Build (from the source root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -Itests/support \
  *     fuzz/fuzz_admission.c src/webhook/admission.c src/webhook/mutate.c \
- *     src/webhook/jsonpatch.c src/model/[a-z]*.c src/base/[a-z]*.c tests/support/jsonpatch_apply.c \
+ *     src/webhook/jsonpatch.c src/model/[a-z]*.c src/base/[a-z]*.c \
+ *     tests/support/jsonpatch_apply.c \
  *     -ljansson -lyaml -lcrypto -lm -o fuzz_admission
  *   ./fuzz_admission -max_total_time=300 -max_len=65536 corpus/ */
 #include <stddef.h>

@@ -51,7 +51,8 @@ static void init(void) {
         "[{\"apiVersion\": \"tracemodel.dev/v1alpha1\", \"kind\": \"TracingModel\","
         "  \"metadata\": {\"name\": \"shop\", \"namespace\": \"shop\"},"
         "  \"spec\": {\"backend\": {\"type\": \"jaeger\"}, \"sampling\": {\"rate\": 0.3,"
-        "   \"strategy\": \"adaptive\"}, \"services\": [{\"name\": \"web\", \"samplingRate\": 1}]}}]",
+        "   \"strategy\": \"adaptive\"}, \"services\": [{\"name\": \"web\","
+        "   \"samplingRate\": 1}]}}]",
         0, NULL);
     ns_obj = json_loads("{\"metadata\": {\"name\": \"shop\", \"annotations\": "
                         "{\"tracemodel.dev/inject-sdk\": \"true\"}}}", 0, NULL);

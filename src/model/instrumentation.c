@@ -575,7 +575,8 @@ static void validate_propagators(struct vctx *v, const json_t *spec) {
         free(path);
     }
     if (has_none && json_array_size(props) > 1)
-        diag_warn(v->d, "spec.propagators", "\"none\" disables propagation; the others are ignored");
+        diag_warn(v->d, "spec.propagators",
+                  "\"none\" disables propagation; the others are ignored");
 }
 
 static void validate_sampler(struct vctx *v, const json_t *spec, int has_model) {
@@ -584,7 +585,8 @@ static void validate_sampler(struct vctx *v, const json_t *spec, int has_model) 
     if (!s) {
         if (!json_object_get(spec, "sampler") && !has_model)
             diag_warn(v->d, "spec.sampler",
-                      "not set and no tracingModel: SDKs use their default (parentbased_always_on)");
+                      "not set and no tracingModel: SDKs use their default "
+                      "(parentbased_always_on)");
         return;
     }
     const char *type = want_string(v, s, "type", "spec.sampler.type");

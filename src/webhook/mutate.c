@@ -348,11 +348,13 @@ static char *attrs_join(const json_t *attrs, const char *user_value) {
             /* the user's own key wins: skip ours when "key=" starts one of theirs */
             size_t kl = strlen(keys[i]);
             int dup = 0;
-            for (const char *p = user_value; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+            for (const char *p = user_value; p && *p;) {
                 while (*p == ' ')
                     p++;
                 if (!strncmp(p, keys[i], kl) && (p[kl] == '=' || p[kl] == ' '))
                     dup = 1;
+                p = strchr(p, ',');
+                p = p ? p + 1 : NULL;
             }
             if (dup)
                 continue;
@@ -677,8 +679,9 @@ static int env_extend(struct mctx *m, json_t *env, const char *container, const 
                     container, name);
     if (has_item(cur, add, *sep))
         return 0;
-    char *v = !*cur ? xstrdup(add)
-                    : prepend ? xasprintf("%s%s%s", add, sep, cur) : xasprintf("%s%s%s", cur, sep, add);
+    char *v = !*cur     ? xstrdup(add)
+              : prepend ? xasprintf("%s%s%s", add, sep, cur)
+                        : xasprintf("%s%s%s", cur, sep, add);
     env_set_value(env, i, v);
     free(v);
     return 0;
@@ -894,7 +897,9 @@ static void sum_resource(const json_t *containers, const char *res, struct res_s
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static json_t *cpu_q(double cores) { return json_sprintf("%lldm", (long long)ceil(cores * 1000 - 1e-9)); }
+static json_t *cpu_q(double cores) {
+    return json_sprintf("%lldm", (long long)ceil(cores * 1000 - 1e-9));
+}
 
 static json_t *mem_q(double bytes) {
     return json_sprintf("%lldMi", (long long)ceil(bytes / 1048576.0 - 1e-9));

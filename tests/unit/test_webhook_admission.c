@@ -68,7 +68,8 @@ static void fake_init(struct fake *f, struct admission_ctx *ctx) {
     json_object_set_new(f->insts, "shop", json_pack("[o]", inst));
     json_object_set_new(f->models, "shop/shop",
                         tu_load("tests/fixtures/webhook/shared/model-shop.yaml"));
-    json_object_set_new(f->namespaces, "shop", tu_load("tests/fixtures/webhook/shared/ns-shop.yaml"));
+    json_object_set_new(f->namespaces, "shop",
+                        tu_load("tests/fixtures/webhook/shared/ns-shop.yaml"));
     ctx->user = f;
     ctx->get_namespace = fake_ns;
     ctx->list_instrumentations = fake_list;
@@ -466,8 +467,8 @@ static json_t *validate(const char *path, const char *yaml, const char *op,
 static void test_validate_tracingmodel(void **state) {
     (void)state;
     struct admission_result res;
-    json_t *resp = validate("/validate-tracingmodel", "tests/fixtures/webhook/shared/model-shop.yaml",
-                            "CREATE", NULL, &res);
+    json_t *resp = validate("/validate-tracingmodel",
+                            "tests/fixtures/webhook/shared/model-shop.yaml", "CREATE", NULL, &res);
     assert_true(json_is_true(json_object_get(resp, "allowed")));
     assert_string_equal(json_string_value(json_object_get(resp, "uid")), "v1");
     json_decref(resp);
