@@ -115,6 +115,10 @@ void format_duration_go(int64_t ms, char *out, size_t n) {
 }
 
 void format_double(double v, char *out, size_t n) {
+    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
+        snprintf(out, n, "%lld", (long long)v); /* 50, not 5e+01 */
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(out, n, "%.*g", prec, v);
         if (strtod(out, NULL) == v)

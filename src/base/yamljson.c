@@ -482,8 +482,10 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev) { return yaml_emitter_emit(
 static int emit_scalar(yaml_emitter_t *e, const char *s, size_t n, yaml_scalar_style_t style) {
     yaml_event_t ev;
     int plain = style == YAML_PLAIN_SCALAR_STYLE || style == YAML_ANY_SCALAR_STYLE;
+    /* quoted_implicit=1: when libyaml must quote a string itself ("{{ x }}", "- a",
+     * "k: v"), the quotes alone say "string"; no "!" tag is written. */
     yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)YAML_STR_TAG, (yaml_char_t *)s, (int)n,
-                                 plain, !plain, style);
+                                 plain, 1, style);
     return emit(e, &ev);
 }
 

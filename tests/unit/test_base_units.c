@@ -71,6 +71,10 @@ static void doubles_and_hash(void **state) {
     assert_string_equal(b, "0.1");
     format_double(1.0, b, sizeof(b));
     assert_string_equal(b, "1");
+    format_double(50, b, sizeof(b));
+    assert_string_equal(b, "50");
+    format_double(0.0005, b, sizeof(b));
+    assert_string_equal(b, "0.0005");
     char h[65];
     sha256_hex("abc", 3, h);
     assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

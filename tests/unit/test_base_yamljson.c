@@ -143,6 +143,20 @@ static void dump_all_separates_documents(void **state) {
     json_decref(docs);
 }
 
+static void dump_quotes_without_tags(void **state) {
+    json_t *v = json_pack("{s:s,s:s,s:s}", "a", "{{ $value }} spans", "b", "- item", "c", "k: v");
+    struct strbuf out;
+    strbuf_init(&out, 0);
+    assert_int_equal(yaml_dump(v, &out), 0);
+    assert_null(strstr(out.buf, "!"));
+    struct op_status st = {0};
+    json_t *back = yaml_load_one(out.buf, out.len, &st);
+    tu_assert_json_equal(v, back, "quoted strings");
+    json_decref(back);
+    json_decref(v);
+    strbuf_free(&out);
+}
+
 static void json_input_is_yaml(void **state) {
     json_t *v = load1("{\"apiVersion\": \"v1\", \"n\": 2.50, \"s\": \"0.1\", \"t\": true}");
     assert_true(json_is_real(json_object_get(v, "n")));
@@ -160,6 +174,7 @@ int main(void) {
         cmocka_unit_test(deep_nesting_is_an_error),
         cmocka_unit_test(dump_round_trips),
         cmocka_unit_test(dump_all_separates_documents),
+        cmocka_unit_test(dump_quotes_without_tags),
         cmocka_unit_test(json_input_is_yaml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
