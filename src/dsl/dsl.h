@@ -3,7 +3,7 @@
  *
  * dsl_compile() is pure (no I/O): it takes the files' text and returns the
  * documents and diagnostics located at "file:line:col". The mapping of every
- * block kind is described in docs/dsl.md and examples/dsl/. */
+ * block kind is described in examples/dsl/README.md. */
 #ifndef OP_DSL_DSL_H
 #define OP_DSL_DSL_H
 #include <jansson.h>

@@ -246,6 +246,22 @@ static void f_capacity(struct mctx *m, const struct dsl_value *v) {
     }
 }
 
+/* A key naming other blocks (compile.c resolves the names): a name or a list of names. */
+static void f_ref(struct mctx *m, const struct dsl_value *v) {
+    if (is_reference(v))
+        return;
+    if (v->type == DSL_ARRAY) {
+        for (size_t i = 0; i < v->n; i++)
+            if (!is_reference(v->items[i]))
+                mx_error(m, v->items[i]->pos, "expected a block name, got %s",
+                         dsl_type_name(v->items[i]->type));
+        return;
+    }
+    mx_error(m, v->pos, "expected the name of a block (or a list of names), got %s; settings "
+             "written inline go under sampling:, propagation:, storage:, monitoring:, ...",
+             dsl_type_name(v->type));
+}
+
 /* Keys a model block may use to name other blocks; compile.c resolves them. */
 static const struct mx_field model_fields[] = {
     {"description", f_description, NULL},
@@ -262,22 +278,22 @@ static const struct mx_field model_fields[] = {
     {"collector", f_collector, NULL},
     {"istio", f_istio, NULL},
     {"capacity", f_capacity, NULL},
-    {"tracing_model", NULL, NULL},
-    {"sampling_strategy", NULL, NULL},
-    {"context_propagation", NULL, NULL},
-    {"trace_store", NULL, NULL},
-    {"trace_source", NULL, NULL},
-    {"trace_sources", NULL, NULL},
-    {"distributed_tracing", NULL, NULL},
-    {"microservice_tracing", NULL, NULL},
-    {"performance_analysis", NULL, NULL},
-    {"opentelemetry_integration", NULL, NULL},
-    {"real_time_tracing", NULL, NULL},
-    {"stream_tracing", NULL, NULL},
-    {"validation_rules", NULL, NULL},
-    {"performance_validation", NULL, NULL},
-    {"best_practices", NULL, NULL},
-    {"uses", NULL, NULL},
+    {"tracing_model", f_ref, NULL},
+    {"sampling_strategy", f_ref, NULL},
+    {"context_propagation", f_ref, NULL},
+    {"trace_store", f_ref, NULL},
+    {"trace_source", f_ref, NULL},
+    {"trace_sources", f_ref, NULL},
+    {"distributed_tracing", f_ref, NULL},
+    {"microservice_tracing", f_ref, NULL},
+    {"performance_analysis", f_ref, NULL},
+    {"opentelemetry_integration", f_ref, NULL},
+    {"real_time_tracing", f_ref, NULL},
+    {"stream_tracing", f_ref, NULL},
+    {"validation_rules", f_ref, NULL},
+    {"performance_validation", f_ref, NULL},
+    {"best_practices", f_ref, NULL},
+    {"uses", f_ref, NULL},
     {NULL, NULL, NULL},
 };
 
@@ -500,7 +516,7 @@ static void p_correlation(struct mctx *m, const struct dsl_value *v) { map_corre
 static const struct mx_field propagation_fields[] = {
     {"description", NULL, NULL},
     {"namespace", NULL, NULL},
-    {"tracing_model", NULL, NULL},
+    {"tracing_model", f_ref, NULL},
     {"type", p_type, NULL},
     {"types", p_type, NULL},
     {"headers", p_headers, NULL},

@@ -797,6 +797,12 @@ static void map_block_errors(void **state) {
     assert_diag(&r.d, DIAG_ERROR, "a.tdsl:1:1", "\"a_b\" and \"a-b\" both become TracingModel \"a-b\"");
     done(&r);
 
+    /* a key naming blocks takes names, not inline settings */
+    compile1(&r, "tracing_model \"m\" { trace_store: { type: \"jaeger\" } }\n");
+    assert_int_equal(r.rc, OP_EINVALID);
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:1:34", "trace_store: expected the name of a block");
+    done(&r);
+
     /* a syntax error stops before mapping */
     compile1(&r, "tracing_model \"m\" { rate: }\n");
     assert_int_equal(r.rc, OP_EPARSE);
