@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - shared setup of the chart tests (tests/cli/chart_*.sh): repository paths, a helm
 # 3 binary (missing helm FAILS the test: scripts/install-helm.sh installs it), a python3
 # with PyYAML (Debian python3-yaml), and pass/fail bookkeeping.
