@@ -13,8 +13,9 @@
  *   collector runs a traces pipeline.
  * - Sampler (only when the container sets neither OTEL_TRACES_SAMPLER nor _ARG):
  *   spec.sampler when given, else from the model: always_on/always_off for those
- *   strategies, (parentbased_)jaeger_remote against the Jaeger sampling endpoint for
- *   adaptive/ratelimiting with a Jaeger backend, else (parentbased_)traceidratio with
+ *   strategies, (parentbased_)jaeger_remote against the Jaeger collector for
+ *   adaptive/ratelimiting with a Jaeger backend (gRPC :14250 for Java, whose SDK polls
+ *   over gRPC; HTTP :5778 for the others), else (parentbased_)traceidratio with
  *   spec.services[name == service].samplingRate or spec.sampling.rate.
  * - Env precedence: the container's own env > spec.<lang>.env > spec.env > generated;
  *   a valueFrom variable is never rewritten. OTEL_RESOURCE_ATTRIBUTES goes last so
@@ -501,8 +502,8 @@ static char *join_strings(const json_t *arr) {
     return strbuf_detach(&b, NULL);
 }
 
-static void model_sampler(struct mctx *m, const json_t *model, const char *service,
-                          struct sdk_cfg *c) {
+static void model_sampler(struct mctx *m, const json_t *model, enum tinst_lang lang,
+                          const char *service, struct sdk_cfg *c) {
     const char *mname = tm_get_str(model, "metadata.name", "");
     const char *mns = tm_get_str(model, "metadata.namespace", m->ns);
     const char *strategy = tm_get_str(model, "spec.sampling.strategy", "probabilistic");
@@ -526,9 +527,10 @@ static void model_sampler(struct mctx *m, const json_t *model, const char *servi
     int remote = adaptive || !strcmp(strategy, "ratelimiting");
     if (remote && !strcmp(backend, "jaeger")) {
         c->sampler = xasprintf("%sjaeger_remote", pfx);
-        c->sampler_arg = xasprintf("endpoint=http://%s-jaeger-collector.%s.svc:5778,"
+        /* the Java SDK polls over gRPC (Jaeger's 14250), the others over HTTP (5778) */
+        c->sampler_arg = xasprintf("endpoint=http://%s-jaeger-collector.%s.svc:%s,"
                                    "pollingIntervalMs=60000,initialSamplingRate=%s",
-                                   mname, mns, rbuf);
+                                   mname, mns, lang == TINST_JAVA ? "14250" : "5778", rbuf);
         return;
     }
     if (remote)
@@ -569,7 +571,7 @@ static void sdk_config(struct mctx *m, const struct plan *p, const json_t *env,
         const char *arg = nonempty(str_at(sampler, "argument"));
         c->sampler_arg = arg ? xstrdup(arg) : NULL;
     } else if (p->model) {
-        model_sampler(m, p->model, service, c);
+        model_sampler(m, p->model, p->lang, service, c);
     }
     const json_t *props = json_object_get(spec, "propagators");
     if (json_is_array(props) && json_array_size(props))

@@ -33,7 +33,7 @@ static const char *const cases[] = {
     "sidecar", "sidecar-only", "adaptive", "multi-language", "multi-language-no-names",
     "guaranteed", "small-pod", "not-requested", "cronjob", "service-annotation",
     "invalid-instrumentation", "model-missing", "dotnet-conflict", "grpc-protocol",
-    "bad-annotation", "cache-object",
+    "bad-annotation", "cache-object", "adaptive-java",
 };
 
 /* ---- loading a case ------------------------------------------------------- */
