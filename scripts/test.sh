@@ -15,6 +15,9 @@ echo "== build (ASan + UBSan, -Werror)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOP_WERROR=ON -DOP_SANITIZE=address,undefined -DOP_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 
+echo "== helm (for the chart tests)"
+bash scripts/install-helm.sh
+
 echo "== unit and CLI tests under ASan + UBSan"
 (cd build-asan && ctest --output-on-failure -j"$jobs")
 
