@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev
       libjansson-dev libwebsockets-dev libcmocka-dev openssl ca-certificates curl)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(etcd-server unzip python3 python3-yaml nodejs npm clang libclang-rt-14-dev valgrind)
+  pkgs+=(etcd-server unzip python3 python3-yaml nodejs clang libclang-rt-14-dev valgrind)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
