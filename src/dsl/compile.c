@@ -57,6 +57,12 @@ struct blk {
     const struct dsl_block *b;
     const struct kind_info *k;
     char ns[64];            /* DSL namespace as a DNS label, "" when none */
+    int is_root;
+};
+
+struct idxvec {
+    size_t *v;
+    size_t n, cap;
 };
 
 struct unit {
@@ -70,7 +76,9 @@ struct unit {
     size_t *roots;          /* indexes into blks */
     size_t nroots;
     int implicit_root;      /* the only root is a component standing in for a tracing_model */
-    unsigned char *attach;  /* nroots x nblks */
+    struct idxvec *root_blocks; /* per root: the blocks attached to it, in input order */
+    struct idxvec *block_roots; /* per block: the roots it is attached to */
+    json_t *by_name;        /* block name -> [block indexes] */
 };
 
 /* ---- messages ---- */
@@ -184,6 +192,7 @@ static int collect(struct unit *u) {
     for (size_t f = 0; f < u->nsrcs; f++)
         total += u->files[f].n;
     u->blks = xcalloc(total ? total : 1, sizeof(*u->blks));
+    u->by_name = json_object();
     int bad = 0;
     for (size_t f = 0; f < u->nsrcs; f++)
         for (size_t i = 0; i < u->files[f].n; i++) {
@@ -194,14 +203,24 @@ static int collect(struct unit *u) {
                 bad = 1;
                 continue;
             }
-            for (size_t j = 0; j < u->nblks; j++)
-                if (!strcmp(u->blks[j].b->kind, b->kind) && !strcmp(u->blks[j].b->name, b->name)) {
+            json_t *same = json_object_get(u->by_name, b->name);
+            size_t j;
+            json_t *jv;
+            json_array_foreach(same, j, jv) {
+                const struct dsl_block *o = u->blks[json_integer_value(jv)].b;
+                if (!strcmp(o->kind, b->kind)) {
                     char w[600];
-                    where_of(u, u->blks[j].b->pos, w, sizeof(w));
+                    where_of(u, o->pos, w, sizeof(w));
                     uerr(u, b->name_pos, "%s \"%s\" is defined twice (first at %s)", b->kind,
                          b->name, w);
                     bad = 1;
                 }
+            }
+            if (!same) {
+                same = json_array();
+                json_object_set_new(u->by_name, b->name, same);
+            }
+            json_array_append_new(same, json_integer((json_int_t)u->nblks));
             struct blk *bk = &u->blks[u->nblks++];
             bk->b = b;
             bk->k = k;
@@ -216,13 +235,16 @@ static void pick_roots(struct unit *u) {
     u->roots = xcalloc(u->nblks ? u->nblks : 1, sizeof(*u->roots));
     for (enum cat c = CAT_ROOT; c <= CAT_MODELISH && !u->nroots; c++)
         for (size_t i = 0; i < u->nblks; i++)
-            if (u->blks[i].k->cat == c)
+            if (u->blks[i].k->cat == c) {
                 u->roots[u->nroots++] = i;
+                u->blks[i].is_root = 1;
+            }
     if (u->nroots)
         return;
     for (size_t i = 0; i < u->nblks; i++)
         if (u->blks[i].k->cat == CAT_COMPONENT) {
             u->roots[u->nroots++] = i;
+            u->blks[i].is_root = 1;
             u->implicit_root = 1;
             uwarn(u, u->blks[i].b->pos, "there is no tracing_model block: the TracingModel is "
                   "named after %s \"%s\", and every model block joins it", u->blks[i].b->kind,
@@ -231,19 +253,11 @@ static void pick_roots(struct unit *u) {
         }
 }
 
-static int is_root(const struct unit *u, size_t bi) {
-    for (size_t r = 0; r < u->nroots; r++)
-        if (u->roots[r] == bi)
-            return 1;
-    return 0;
-}
-
 /* Key of a root's body that names blocks, and the kind it names (NULL = any). */
 static int ref_key(const char *key, const struct dsl_value *v, const char **kind) {
     static const struct { const char *key, *kind; } alias[] = {
         {"sampling", "sampling_strategy"}, {"propagation", "context_propagation"},
         {"storage", "trace_store"}, {"monitoring", "monitoring"},
-        {"trace_sources", "trace_source"},
     };
     int named = v->type == DSL_STRING || v->type == DSL_WORD || v->type == DSL_ARRAY;
     if (!named)
@@ -269,19 +283,50 @@ static int ref_key(const char *key, const struct dsl_value *v, const char **kind
     return 0;
 }
 
+static void vec_push(struct idxvec *v, size_t x) {
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 4;
+        v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+    }
+    v->v[v->n++] = x;
+}
+
+static void attach(struct unit *u, size_t r, size_t b) {
+    vec_push(&u->root_blocks[r], b);
+    vec_push(&u->block_roots[b], r);
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts a vector and drops repeats (a block named twice by one model). */
+static void vec_sort_unique(struct idxvec *v) {
+    if (v->n < 2)
+        return;
+    qsort(v->v, v->n, sizeof(*v->v), cmp_size);
+    size_t w = 1;
+    for (size_t i = 1; i < v->n; i++)
+        if (v->v[i] != v->v[w - 1])
+            v->v[w++] = v->v[i];
+    v->n = w;
+}
+
 static void attach_by_name(struct unit *u, size_t r, const char *name, const char *kind,
                            struct dsl_pos pos) {
-    size_t found = 0, idx = 0;
-    for (size_t i = 0; i < u->nblks; i++) {
-        const struct dsl_block *b = u->blks[i].b;
-        if (strcmp(b->name, name) || (kind && strcmp(b->kind, kind)) || i == u->roots[r])
+    size_t found = 0, idx = 0, i;
+    json_t *bi;
+    json_array_foreach(json_object_get(u->by_name, name), i, bi) {
+        size_t b = (size_t)json_integer_value(bi);
+        if ((kind && strcmp(u->blks[b].b->kind, kind)) || b == u->roots[r])
             continue;
-        if (u->blks[i].k->cat == CAT_ROOT) {
+        if (u->blks[b].k->cat == CAT_ROOT) {
             uerr(u, pos, "\"%s\" is a tracing_model; a model cannot use another model", name);
             return;
         }
         found++;
-        idx = i;
+        idx = b;
     }
     if (!found)
         uerr(u, pos, "no %s named \"%s\" in the input files", kind ? kind : "block", name);
@@ -289,7 +334,7 @@ static void attach_by_name(struct unit *u, size_t r, const char *name, const cha
         uerr(u, pos, "\"%s\" names %zu blocks of different kinds; use the kind as the key "
              "(e.g. trace_store: \"%s\")", name, found, name);
     else
-        u->attach[r * u->nblks + idx] = 1;
+        attach(u, r, idx);
 }
 
 static void root_refs(struct unit *u, size_t r) {
@@ -315,7 +360,7 @@ static void root_refs(struct unit *u, size_t r) {
 }
 
 /* `tracing_model: "m"` (or a list) in a non-root block. */
-static void block_refs(struct unit *u, size_t bi) {
+static void block_refs(struct unit *u, size_t bi, const json_t *root_by_name) {
     const struct dsl_value *v = dsl_get(u->blks[bi].b->body, "tracing_model");
     if (!v)
         return;
@@ -327,43 +372,49 @@ static void block_refs(struct unit *u, size_t bi) {
                  u->blks[bi].b->kind, u->blks[bi].b->name, dsl_type_name(it->type));
             continue;
         }
-        size_t r;
-        for (r = 0; r < u->nroots; r++)
-            if (!strcmp(u->blks[u->roots[r]].b->name, it->text))
-                break;
-        if (r == u->nroots)
+        json_t *r = json_object_get(root_by_name, it->text);
+        if (!r)
             uerr(u, it->pos, "%s \"%s\": no model named \"%s\" in the input files",
                  u->blks[bi].b->kind, u->blks[bi].b->name, it->text);
         else
-            u->attach[r * u->nblks + bi] = 1;
+            attach(u, (size_t)json_integer_value(r), bi);
     }
 }
 
 static void attach_all(struct unit *u) {
-    u->attach = xcalloc(u->nroots * u->nblks + 1, 1);
-    for (size_t r = 0; r < u->nroots; r++)
-        root_refs(u, r);
-    for (size_t i = 0; i < u->nblks; i++) {
-        if (is_root(u, i))
-            continue;
-        block_refs(u, i);
-        int any = 0;
-        for (size_t r = 0; r < u->nroots; r++)
-            any |= u->attach[r * u->nblks + i];
-        if (any)
-            continue;
-        if (u->blks[i].ns[0]) {
-            for (size_t r = 0; r < u->nroots; r++)
-                if (!strcmp(u->blks[u->roots[r]].ns, u->blks[i].ns)) {
-                    u->attach[r * u->nblks + i] = 1;
-                    any = 1;
-                }
+    u->root_blocks = xcalloc(u->nroots + 1, sizeof(*u->root_blocks));
+    u->block_roots = xcalloc(u->nblks + 1, sizeof(*u->block_roots));
+    json_t *root_by_name = json_object(), *roots_by_ns = json_object();
+    for (size_t r = 0; r < u->nroots; r++) {
+        const struct blk *rb = &u->blks[u->roots[r]];
+        if (!json_object_get(root_by_name, rb->b->name))
+            json_object_set_new(root_by_name, rb->b->name, json_integer((json_int_t)r));
+        if (rb->ns[0]) {
+            json_t *l = json_object_get(roots_by_ns, rb->ns);
+            if (!l) {
+                l = json_array();
+                json_object_set_new(roots_by_ns, rb->ns, l);
+            }
+            json_array_append_new(l, json_integer((json_int_t)r));
         }
-        if (any)
+        root_refs(u, r);
+    }
+    for (size_t i = 0; i < u->nblks; i++) {
+        if (u->blks[i].is_root)
+            continue;
+        block_refs(u, i, root_by_name);
+        if (u->block_roots[i].n)
+            continue;
+        size_t k;
+        json_t *rv;
+        json_array_foreach(u->blks[i].ns[0] ? json_object_get(roots_by_ns, u->blks[i].ns)
+                                             : NULL, k, rv)
+            attach(u, (size_t)json_integer_value(rv), i);
+        if (u->block_roots[i].n)
             continue;
         if (u->nroots == 1 || (u->blks[i].k->cat == CAT_CHECK && u->nroots)) {
             for (size_t r = 0; r < u->nroots; r++)
-                u->attach[r * u->nblks + i] = 1;
+                attach(u, r, i);
         } else if (u->blks[i].k->cat != CAT_SOURCE && u->blks[i].k->cat != CAT_CHECK) {
             uwarn(u, u->blks[i].b->pos, "%s \"%s\" is used by no model: name it in a "
                   "tracing_model (%s: \"%s\"), give it the model's namespace, or add "
@@ -371,6 +422,12 @@ static void attach_all(struct unit *u) {
                   u->blks[i].b->kind, u->blks[i].b->name);
         }
     }
+    for (size_t r = 0; r < u->nroots; r++)
+        vec_sort_unique(&u->root_blocks[r]);
+    for (size_t i = 0; i < u->nblks; i++)
+        vec_sort_unique(&u->block_roots[i]);
+    json_decref(root_by_name);
+    json_decref(roots_by_ns);
 }
 
 /* ---- documents ---- */
@@ -543,11 +600,13 @@ static json_t *build_model(struct unit *u, size_t r, json_t *models) {
         if (d && d->type == DSL_STRING)
             mx_spec_set(&m, "", "description", json_string(d->text), d->pos);
     }
-    for (size_t i = 0; i < u->nblks; i++)
-        if (u->attach[r * u->nblks + i] && i != u->roots[r] &&
-            (u->blks[i].k->cat == CAT_COMPONENT || u->blks[i].k->cat == CAT_MODELISH))
-            map_block(&m, &u->blks[i], 0);
+    for (size_t k = 0; k < u->root_blocks[r].n; k++) {
+        const struct blk *bk = &u->blks[u->root_blocks[r].v[k]];
+        if (bk->k->cat == CAT_COMPONENT || bk->k->cat == CAT_MODELISH)
+            map_block(&m, bk, 0);
+    }
     default_backend(u, &m, root);
+    json_decref(m.indexes);
     finish_model_spec(doc);
     json_object_set_new(doc, "x-prov", prov);
     json_array_append_new(models, doc);
@@ -559,9 +618,8 @@ static void run_checks(struct unit *u, json_t *models) {
         if (u->blks[i].k->cat != CAT_CHECK)
             continue;
         int first = 1, used = 0;
-        for (size_t r = 0; r < u->nroots; r++) {
-            if (!u->attach[r * u->nblks + i])
-                continue;
+        for (size_t k = 0; k < u->block_roots[i].n; k++) {
+            size_t r = u->block_roots[i].v[k];
             json_t *doc = json_array_get(models, r);
             struct mctx m;
             init_mctx(u, &m, doc, json_object_get(doc, "x-prov"), u->blks[i].b, 0);
@@ -602,18 +660,14 @@ static void validate_models(struct unit *u, json_t *models) {
 
 /* The root a source belongs to (first attached), or -1. */
 static long source_root(struct unit *u, size_t bi) {
-    long found = -1;
-    for (size_t r = 0; r < u->nroots; r++)
-        if (u->attach[r * u->nblks + bi]) {
-            if (found >= 0) {
-                uwarn(u, u->blks[bi].b->pos, "trace_source \"%s\" is used by several models; its "
-                      "Instrumentation follows the first, \"%s\"", u->blks[bi].b->name,
-                      u->blks[u->roots[found]].b->name);
-                break;
-            }
-            found = (long)r;
-        }
-    return found;
+    const struct idxvec *v = &u->block_roots[bi];
+    if (!v->n)
+        return -1;
+    if (v->n > 1)
+        uwarn(u, u->blks[bi].b->pos, "trace_source \"%s\" is used by several models; its "
+              "Instrumentation follows the first, \"%s\"", u->blks[bi].b->name,
+              u->blks[u->roots[v->v[0]]].b->name);
+    return (long)v->v[0];
 }
 
 static void build_sources(struct unit *u, json_t *models, json_t *out) {
@@ -645,6 +699,7 @@ static void build_sources(struct unit *u, json_t *models, json_t *out) {
         struct mctx m;
         init_mctx(u, &m, doc, prov, bk->b, 0);
         map_source_block(&m);
+        json_decref(m.indexes);
         static const char *const order[] = {"tracingModel", "resource", NULL};
         json_object_set_new(doc, "spec", reorder(spec, order));
         struct diag tmp;
@@ -660,31 +715,34 @@ static void build_sources(struct unit *u, json_t *models, json_t *out) {
     }
 }
 
+static const char *dsl_name_of(const json_t *doc) {
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(doc, "metadata"), "annotations"), "tracemodel.dev/dsl-name"));
+}
+
 /* Two documents of one kind with the same namespace/name would overwrite each other. */
 static void check_names(struct unit *u, const json_t *docs) {
-    size_t i, j;
-    json_t *a, *b;
-    json_array_foreach(docs, i, a) {
-        json_array_foreach(docs, j, b) {
-            if (j <= i)
-                continue;
-            json_t *ma = json_object_get(a, "metadata"), *mb = json_object_get(b, "metadata");
-            const char *na = json_string_value(json_object_get(ma, "namespace"));
-            const char *nb = json_string_value(json_object_get(mb, "namespace"));
-            if (!json_equal(json_object_get(a, "kind"), json_object_get(b, "kind")) ||
-                !json_equal(json_object_get(ma, "name"), json_object_get(mb, "name")) ||
-                strcmp(na ? na : "", nb ? nb : ""))
-                continue;
+    json_t *seen = json_object();
+    size_t i;
+    json_t *d;
+    json_array_foreach(docs, i, d) {
+        json_t *md = json_object_get(d, "metadata");
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        const char *ns = json_string_value(json_object_get(md, "namespace"));
+        const char *name = json_string_value(json_object_get(md, "name"));
+        char *key = xasprintf("%s/%s/%s", kind ? kind : "", ns ? ns : "", name ? name : "");
+        json_t *first = json_object_get(seen, key);
+        if (first) {
             struct dsl_pos p = {0, 1, 1};
             uerr(u, p, "\"%s\" and \"%s\" both become %s \"%s\"; rename one",
-                 json_string_value(json_object_get(json_object_get(ma, "annotations"),
-                                                   "tracemodel.dev/dsl-name")),
-                 json_string_value(json_object_get(json_object_get(mb, "annotations"),
-                                                   "tracemodel.dev/dsl-name")),
-                 json_string_value(json_object_get(a, "kind")),
-                 json_string_value(json_object_get(ma, "name")));
+                 dsl_name_of(json_array_get(docs, (size_t)json_integer_value(first))),
+                 dsl_name_of(d), kind ? kind : "?", name ? name : "?");
+        } else {
+            json_object_set_new(seen, key, json_integer((json_int_t)i));
         }
+        free(key);
     }
+    json_decref(seen);
 }
 
 static json_t *build_all(struct unit *u) {
@@ -753,6 +811,12 @@ int dsl_compile(const struct dsl_source *srcs, size_t n, const struct dsl_option
     free(u.files);
     free(u.blks);
     free(u.roots);
-    free(u.attach);
+    for (size_t r = 0; u.root_blocks && r < u.nroots; r++)
+        free(u.root_blocks[r].v);
+    for (size_t i = 0; u.block_roots && i < u.nblks; i++)
+        free(u.block_roots[i].v);
+    free(u.root_blocks);
+    free(u.block_roots);
+    json_decref(u.by_name);
     return rc;
 }

@@ -45,36 +45,49 @@ static size_t decode(const unsigned char *s, size_t n, uint32_t *cp) {
     return len;
 }
 
-/* Finds line `line` (1-based) of src: its start and length (without EOL). */
-static int find_line(const struct dsl_source *src, uint32_t line, size_t *start, size_t *len) {
+/* Byte offsets where each line of a source starts (built once per source). */
+struct line_index {
+    size_t *start;
+    size_t n;
+};
+
+static void index_lines(const struct dsl_source *src, struct line_index *ix) {
     const char *t = src->text;
-    size_t n = src->len, i = 0;
-    uint32_t cur = 1;
-    if (n >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3))
-        i = 3;
-    while (cur < line && i < n) {
-        if (t[i] == '\n') {
-            cur++;
-        } else if (t[i] == '\r') {
-            if (i + 1 < n && t[i + 1] == '\n')
-                i++;
-            cur++;
+    size_t n = src->len, cap = 64;
+    ix->start = xmalloc(cap * sizeof(*ix->start));
+    ix->n = 0;
+    size_t i = n >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    ix->start[ix->n++] = i;
+    for (; i < n; i++) {
+        if (t[i] != '\n' && t[i] != '\r')
+            continue;
+        if (t[i] == '\r' && i + 1 < n && t[i + 1] == '\n')
+            i++;
+        if (ix->n == cap) {
+            cap *= 2;
+            ix->start = xrealloc(ix->start, cap * sizeof(*ix->start));
         }
-        i++;
+        ix->start[ix->n++] = i + 1;
     }
-    if (cur != line)
+}
+
+/* Finds line `line` (1-based) of src: its start and length (without EOL). */
+static int find_line(const struct dsl_source *src, const struct line_index *ix, uint32_t line,
+                     size_t *start, size_t *len) {
+    if (line < 1 || line > ix->n)
         return -1;
-    size_t e = i;
-    while (e < n && t[e] != '\n' && t[e] != '\r')
+    size_t i = ix->start[line - 1], e = i;
+    while (e < src->len && src->text[e] != '\n' && src->text[e] != '\r')
         e++;
     *start = i;
     *len = e - i;
     return 0;
 }
 
-static void excerpt(const struct dsl_source *src, uint32_t line, uint32_t col, struct strbuf *out) {
+static void excerpt(const struct dsl_source *src, const struct line_index *ix, uint32_t line,
+                    uint32_t col, struct strbuf *out) {
     size_t start, len;
-    if (find_line(src, line, &start, &len) != 0)
+    if (find_line(src, ix, line, &start, &len) != 0)
         return;
     const unsigned char *s = (const unsigned char *)src->text + start;
     /* window: skip code points before the caret on long lines */
@@ -125,9 +138,9 @@ static void excerpt(const struct dsl_source *src, uint32_t line, uint32_t col, s
     strbuf_free(&caret);
 }
 
-/* Splits "name:line:col" when name is one of srcs. */
-static const struct dsl_source *parse_where(const struct dsl_source *srcs, size_t n,
-                                            const char *where, uint32_t *line, uint32_t *col) {
+/* Splits "name:line:col" when name is one of srcs; returns the source's index or -1. */
+static long parse_where(const struct dsl_source *srcs, size_t n, const char *where,
+                        uint32_t *line, uint32_t *col) {
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(srcs[i].name);
         if (strncmp(where, srcs[i].name, l) || where[l] != ':')
@@ -137,14 +150,15 @@ static const struct dsl_source *parse_where(const struct dsl_source *srcs, size_
         if (sscanf(where + l + 1, "%u:%u%c", &ln, &cl, &tail) == 2 && ln > 0 && cl > 0) {
             *line = ln;
             *col = cl;
-            return &srcs[i];
+            return (long)i;
         }
     }
-    return NULL;
+    return -1;
 }
 
 void dsl_format_diags(const struct dsl_source *srcs, size_t n, const struct diag *d,
                       struct strbuf *out) {
+    struct line_index *ix = xcalloc(n ? n : 1, sizeof(*ix));
     for (size_t i = 0; i < d->len; i++) {
         const struct diag_item *it = &d->items[i];
         const char *lvl = it->level == DIAG_ERROR ? "error" : "warning";
@@ -153,11 +167,16 @@ void dsl_format_diags(const struct dsl_source *srcs, size_t n, const struct diag
         else
             strbuf_printf(out, "%s: %s\n", lvl, it->msg);
         uint32_t line, col;
-        const struct dsl_source *src = it->where ? parse_where(srcs, n, it->where, &line, &col)
-                                                 : NULL;
-        if (src)
-            excerpt(src, line, col, out);
+        long s = it->where ? parse_where(srcs, n, it->where, &line, &col) : -1;
+        if (s < 0)
+            continue;
+        if (!ix[s].start)
+            index_lines(&srcs[s], &ix[s]);
+        excerpt(&srcs[s], &ix[s], line, col, out);
     }
+    for (size_t i = 0; i < n; i++)
+        free(ix[i].start);
+    free(ix);
     size_t hidden_e = d->errors, hidden_w = d->warnings;
     for (size_t i = 0; i < d->len; i++)
         d->items[i].level == DIAG_ERROR ? hidden_e-- : hidden_w--;

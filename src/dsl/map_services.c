@@ -128,24 +128,23 @@ static void map_service(struct mctx *m, const struct dsl_value *it) {
 void map_services(struct mctx *m, const struct dsl_value *v) {
     if (mx_arr(m, v) != 0)
         return;
+    json_t *seen = json_object(); /* name -> line of its first item in this list */
     for (size_t i = 0; i < v->n; i++) {
         const struct dsl_value *it = v->items[i];
         size_t old = mx_push_index(m, i);
         const struct dsl_value *n = dsl_get(it, "name");
-        int dup = 0;
-        for (size_t k = 0; n && n->type == DSL_STRING && k < i; k++) {
-            const struct dsl_value *o = dsl_get(v->items[k], "name");
-            if (o && o->type == DSL_STRING && !strcmp(o->text, n->text)) {
-                mx_error(m, n->pos, "service \"%s\" is listed twice (also at line %u)", n->text,
-                         o->pos.line);
-                dup = 1;
-                break;
-            }
-        }
-        if (!dup)
+        json_t *first = n && n->type == DSL_STRING ? json_object_get(seen, n->text) : NULL;
+        if (first) {
+            mx_error(m, n->pos, "service \"%s\" is listed twice (also at line %lld)", n->text,
+                     (long long)json_integer_value(first));
+        } else {
+            if (n && n->type == DSL_STRING)
+                json_object_set_new(seen, n->text, json_integer(n->pos.line));
             map_service(m, it);
+        }
         mx_pop(m, old);
     }
+    json_decref(seen);
 }
 
 /* ---- analysis: [...] ---- */

@@ -368,43 +368,53 @@ size_t mx_spec_append(struct mctx *m, const char *path, json_t *item, struct dsl
     return idx;
 }
 
+/* The lookup table `name` of the document (created empty). */
+static json_t *index_of(struct mctx *m, const char *name) {
+    if (!m->indexes)
+        m->indexes = json_object();
+    json_t *ix = json_object_get(m->indexes, name);
+    if (!ix) {
+        ix = json_object();
+        json_object_set_new(m->indexes, name, ix);
+    }
+    return ix;
+}
+
 void mx_spec_union(struct mctx *m, const char *path, const char *key, const json_t *list,
                    struct dsl_pos pos) {
     json_t *obj = mx_spec_obj(m, path);
     json_t *arr = json_object_get(obj, key);
+    char *full = xasprintf("spec.%s.%s", path, key);
+    json_t *set = index_of(m, full);
     if (!json_is_array(arr)) {
         arr = json_array();
         json_object_set_new(obj, key, arr);
-        char *full = xasprintf("spec.%s.%s", path, key);
         mx_prov(m, full, pos);
-        free(full);
     }
-    size_t i, j;
-    json_t *v, *w;
+    free(full);
+    size_t i;
+    json_t *v;
     json_array_foreach(list, i, v) {
-        int have = 0;
-        json_array_foreach(arr, j, w) {
-            if (json_equal(v, w))
-                have = 1;
-        }
-        if (!have)
+        const char *s = json_string_value(v);
+        if (s && !json_object_get(set, s)) {
+            json_object_set_new(set, s, json_true());
             json_array_append(arr, v);
+        }
     }
 }
 
 json_t *mx_service(struct mctx *m, const char *name, struct dsl_pos pos, char **ret_path) {
-    json_t *obj = mx_spec_obj(m, "");
-    json_t *arr = json_object_get(obj, "services");
-    size_t i;
-    json_t *s;
-    json_array_foreach(arr, i, s) {
-        if (!strcmp(json_string_value(json_object_get(s, "name")), name)) {
-            *ret_path = xasprintf("spec.services[%zu]", i);
-            return s;
-        }
+    json_t *ix = index_of(m, "services");
+    json_t *at = json_object_get(ix, name);
+    json_t *arr = json_object_get(m->spec, "services");
+    if (at) {
+        size_t i = (size_t)json_integer_value(at);
+        *ret_path = xasprintf("spec.services[%zu]", i);
+        return json_array_get(arr, i);
     }
-    s = json_pack("{s:s}", "name", name);
-    i = mx_spec_append(m, "services", s, pos);
+    json_t *s = json_pack("{s:s}", "name", name);
+    size_t i = mx_spec_append(m, "services", s, pos);
+    json_object_set_new(ix, name, json_integer((json_int_t)i));
     *ret_path = xasprintf("spec.services[%zu]", i);
     char *np = xasprintf("%s.name", *ret_path);
     mx_prov(m, np, pos);
@@ -413,20 +423,21 @@ json_t *mx_service(struct mctx *m, const char *name, struct dsl_pos pos, char **
 }
 
 void mx_latency(struct mctx *m, double percentile, const char *threshold, struct dsl_pos pos) {
-    json_t *an = mx_spec_obj(m, "analysis");
-    json_t *arr = json_object_get(an, "latency");
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) {
-        if (json_real_value(json_object_get(e, "percentile")) == percentile) {
-            char *path = xasprintf("spec.analysis.latency[%zu]", i);
-            mx_set(m, e, path, "threshold", json_string(threshold), pos);
-            free(path);
-            return;
-        }
+    json_t *ix = index_of(m, "latency");
+    char key[40];
+    snprintf(key, sizeof(key), "%.17g", percentile);
+    json_t *at = json_object_get(ix, key);
+    if (at) {
+        size_t i = (size_t)json_integer_value(at);
+        json_t *e = json_array_get(json_object_get(mx_spec_obj(m, "analysis"), "latency"), i);
+        char *path = xasprintf("spec.analysis.latency[%zu]", i);
+        mx_set(m, e, path, "threshold", json_string(threshold), pos);
+        free(path);
+        return;
     }
     json_t *item = json_pack("{s:f, s:s}", "percentile", percentile, "threshold", threshold);
     size_t idx = mx_spec_append(m, "analysis.latency", item, pos);
+    json_object_set_new(ix, key, json_integer((json_int_t)idx));
     char *path = xasprintf("spec.analysis.latency[%zu].threshold", idx);
     mx_prov(m, path, pos);
     free(path);

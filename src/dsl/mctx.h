@@ -23,6 +23,8 @@ struct mctx {
     json_t *doc;                   /* the object being built (borrowed) */
     json_t *spec;                  /* doc.spec (borrowed) */
     json_t *prov;                  /* "spec.a.b" -> {"where": "f:l:c", "from": "kind \"name\""} */
+    json_t *indexes;               /* lookup tables over the document (services by name, ...);
+                                      owned: json_decref() when the document is done */
     char path[512];                /* DSL path of the value being mapped, for messages */
     size_t plen;
     /* per-block state */

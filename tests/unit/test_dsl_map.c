@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- helpers ---- */
 
@@ -852,6 +853,31 @@ static void map_nothing_to_compile(void **state) {
     done(&r);
 }
 
+/* 5 MiB of blocks compiles into one model quickly (no quadratic merging). */
+static void map_big_input(void **state) {
+    size_t cap = 6u << 20, n = 0, blocks = 0;
+    char *text = xmalloc(cap);
+    n += (size_t)snprintf(text, cap, "tracing_model \"big\" { storage: { type: \"jaeger\" } }\n");
+    while (n < (5u << 20)) {
+        n += (size_t)snprintf(text + n, cap - n,
+                              "distributed_tracing \"d%zu\" {\n  services: [\n"
+                              "    { name: \"svc-%zu\" tracing: { sampling_rate: 0.5 "
+                              "attributes: [\"http.method\", \"user.id\"] } }\n  ]\n}\n",
+                              blocks, blocks);
+        blocks++;
+    }
+    clock_t t0 = clock();
+    struct result r;
+    compile1(&r, text);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_ok(&r);
+    assert_int_equal(json_array_size(r.docs), 1);
+    assert_int_equal(json_array_size(json_object_get(spec(&r, 0), "services")), blocks);
+    assert_true(secs < 60.0); /* about 4 s of CPU under ASan, under 2 s without */
+    done(&r);
+    free(text);
+}
+
 int main(void) {
     xalloc_init();
     const struct CMUnitTest tests[] = {
@@ -879,6 +905,7 @@ int main(void) {
         cmocka_unit_test(map_unknown_keys_envrefs_strict),
         cmocka_unit_test(map_model_validation_is_relocated),
         cmocka_unit_test(map_nothing_to_compile),
+        cmocka_unit_test(map_big_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
