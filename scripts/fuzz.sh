@@ -13,7 +13,9 @@
 #   OP_FUZZ_BUILD_DIR   build directory (default build-fuzz)
 #   OP_FUZZ_NO_BUILD=1  use the binaries already built (the cmake `fuzz` target)
 #   FUZZ_JOBS           targets run at the same time (default: nproc)
-#   FUZZ_MAX_TIME       seconds per target before it stops early (default 0: no cap)
+#   FUZZ_MAX_TIME       seconds per target before it stops early even short of RUNS
+#                       (default 60, so the CI smoke stays within minutes on 2 cores
+#                       whatever the targets' speed; 0 = no cap, for long runs)
 #   FUZZ_KEEP_CORPUS=1  keep the grown corpora in build-fuzz/fuzz-corpus/<target>/
 # Needs clang and libclang-rt-14-dev (Debian 12); installs nothing itself.
 set -uo pipefail
@@ -23,7 +25,7 @@ runs=${1:-100000}
 shift || true
 build=${OP_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc)}
-max_time=${FUZZ_MAX_TIME:-0}
+max_time=${FUZZ_MAX_TIME:-60}
 
 # -max_len per target: a little above the largest seed, small enough to stay fast.
 max_len_for() {
@@ -126,7 +128,9 @@ for t in "${targets[@]}"; do
         continue
     fi
     read -r n crashes eps rc <"$work/$t.res"
-    echo "fuzz: $t $n runs, $crashes crashes ($eps exec/s)"
+    capped=""
+    [ "$rc" -eq 0 ] && [ "${n:-0}" -lt "$runs" ] && capped=", stopped by FUZZ_MAX_TIME=${max_time}s"
+    echo "fuzz: $t $n runs, $crashes crashes ($eps exec/s$capped)"
     if [ "$rc" -ne 0 ]; then
         failed=$((failed + 1))
         echo "---- $t (exit $rc); last lines of the log, artifacts in $build/fuzz-artifacts/$t/"
