@@ -84,15 +84,19 @@ for t in "${tests[@]}"; do
         continue
     fi
     failed=$((failed + 1))
+    # a failing cmocka assertion leaves the test's own memory behind: say so
+    testfail=0
+    grep -q '^\[  FAILED  \]' "$logs/$t.out" && testfail=1
     case $rc in
-        99) why="memory errors or leaks" ;;
+        99) why="memory errors or leaks"
+            [ $testfail = 1 ] && why="a test failed (its leaks may only be the failure path's)" ;;
         124) why="timed out after ${tmo}s" ;;
         *) why="test failed (exit $rc)" ;;
     esac
     echo "valgrind: $t FAILED: $why (${secs}s)"
     echo "---- $logs/$t.valgrind"
     head -60 "$logs/$t.valgrind"
-    if [ "$rc" -ne 99 ]; then
+    if [ "$rc" -ne 99 ] || [ $testfail = 1 ]; then
         echo "---- $logs/$t.out (tail)"
         tail -20 "$logs/$t.out"
     fi
