@@ -10,51 +10,6 @@
 #include "base/xalloc.h"
 #include "controller/strmap.h"
 
-struct rec {
-    struct child c;
-    unsigned epoch;
-    unsigned long long rv;   /* numeric resourceVersion, 0 when not a number */
-};
-
-/* resourceVersions are opaque, but every API server makes them decimal integers
- * (etcd revisions); when both are numbers an older one never replaces a newer. */
-static unsigned long long rv_number(const json_t *obj) {
-    const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"),
-                                                      "resourceVersion"));
-    if (!s || !*s || strlen(s) > 19)
-        return 0;
-    unsigned long long v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        v = v * 10 + (unsigned long long)(*s - '0');
-    }
-    return v;
-}
-
-static int str_eq(const char *a, const char *b) {
-    return a == b || (a && b && !strcmp(a, b));
-}
-
-/* Did anything the reconciler looks at change? */
-static int child_differs(const struct child *a, const struct child *b) {
-    return !str_eq(a->owner, b->owner) || strcmp(a->hash, b->hash) != 0 ||
-           a->deleting != b->deleting || a->workload != b->workload || a->want != b->want ||
-           a->ready != b->ready || a->updated != b->updated || a->generation != b->generation ||
-           a->observed_generation != b->observed_generation;
-}
-
-struct children {
-    pthread_mutex_t mu;
-    struct strmap map;      /* "apiVersion/kind/ns/name" -> struct rec */
-    struct strmap owners;   /* owner -> struct strmap (set of child keys) */
-    struct strmap epochs;   /* "apiVersion/kind" -> struct kind_epoch */
-};
-
-struct kind_epoch {
-    unsigned epoch;
-};
-
 void child_done(struct child *c) {
     if (!c)
         return;
@@ -154,37 +109,181 @@ int child_is_ready(const struct child *c) {
     return c->ready >= c->want && c->updated >= c->want;
 }
 
-static void child_copy(struct child *dst, const struct child *src) {
-    *dst = *src;
-    dst->api_version = xstrdup(src->api_version);
-    dst->kind = xstrdup(src->kind);
-    dst->ns = xstrdup(src->ns);
-    dst->name = xstrdup(src->name);
-    dst->owner = src->owner ? xstrdup(src->owner) : NULL;
+
+/* ---- the cache: compact records ----
+ * A record shares its apiVersion, kind, namespace and owner strings with every
+ * other record (an intern pool that lives as long as the cache) and keeps the
+ * applied hash as 32 bytes: about 200 bytes a child with the map entry. */
+
+struct rec {
+    const char *av, *kind, *ns, *owner;   /* interned; owner may be NULL */
+    char *name;
+    unsigned char hash[32];
+    unsigned char hash_state;             /* 0 none, 1 hash[] valid, 2 not a SHA-256 hex */
+    unsigned char deleting, workload;
+    int32_t want, ready, updated;
+    int64_t generation, observed_generation;
+    unsigned long long rv;                /* numeric resourceVersion, 0 when not a number */
+    unsigned epoch;
+};
+
+struct owner_list {
+    struct rec **recs;
+    size_t n, cap;
+};
+
+struct children {
+    pthread_mutex_t mu;
+    struct strmap pool;     /* interned strings (keys only) */
+    struct strmap kinds;    /* "apiVersion/kind" -> index + 1 (as a pointer) */
+    unsigned n_kinds;
+    struct strmap map;      /* "<kind index>|ns/name" -> struct rec */
+    struct strmap owners;   /* owner -> struct owner_list */
+    unsigned epoch;         /* bumped by each children_replace_begin */
+};
+
+static const char *intern(struct children *cc, const char *s) {
+    if (!s)
+        return NULL;
+    const char *k = strmap_key(&cc->pool, s);
+    if (k)
+        return k;
+    strmap_put(&cc->pool, s, (void *)1);
+    return strmap_key(&cc->pool, s);
+}
+
+static int hexval(char ch) {
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+static void hash_pack(const char *hex, unsigned char out[32], unsigned char *state) {
+    if (!hex || !*hex) {
+        *state = 0;
+        return;
+    }
+    if (strlen(hex) != 64) {
+        *state = 2;
+        return;
+    }
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            *state = 2;
+            return;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *state = 1;
+}
+
+static void hash_unpack(const struct rec *r, char out[65]) {
+    static const char digits[] = "0123456789abcdef";
+    if (r->hash_state == 0) {
+        out[0] = '\0';
+        return;
+    }
+    if (r->hash_state == 2) {
+        strcpy(out, "(not a hash)");
+        return;
+    }
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[r->hash[i] >> 4];
+        out[2 * i + 1] = digits[r->hash[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static void rec_to_child(const struct rec *r, struct child *c) {
+    memset(c, 0, sizeof(*c));
+    c->api_version = xstrdup(r->av);
+    c->kind = xstrdup(r->kind);
+    c->ns = xstrdup(r->ns);
+    c->name = xstrdup(r->name);
+    c->owner = r->owner ? xstrdup(r->owner) : NULL;
+    hash_unpack(r, c->hash);
+    c->deleting = r->deleting;
+    c->workload = r->workload;
+    c->want = r->want;
+    c->ready = r->ready;
+    c->updated = r->updated;
+    c->generation = r->generation;
+    c->observed_generation = r->observed_generation;
+}
+
+/* Fills r from c (strings interned, name copied). */
+static void rec_from_child(struct children *cc, const struct child *c, struct rec *r) {
+    r->av = intern(cc, c->api_version);
+    r->kind = intern(cc, c->kind);
+    r->ns = intern(cc, c->ns);
+    r->owner = intern(cc, c->owner);
+    free(r->name);
+    r->name = xstrdup(c->name);
+    hash_pack(c->hash, r->hash, &r->hash_state);
+    r->deleting = (unsigned char)c->deleting;
+    r->workload = (unsigned char)c->workload;
+    r->want = c->want;
+    r->ready = c->ready;
+    r->updated = c->updated;
+    r->generation = c->generation;
+    r->observed_generation = c->observed_generation;
+}
+
+static int str_eq(const char *a, const char *b) {
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Did anything the reconciler looks at change? */
+static int rec_differs(const struct rec *a, const struct rec *b) {
+    return !str_eq(a->owner, b->owner) || a->hash_state != b->hash_state ||
+           memcmp(a->hash, b->hash, sizeof(a->hash)) != 0 || a->deleting != b->deleting ||
+           a->workload != b->workload || a->want != b->want || a->ready != b->ready ||
+           a->updated != b->updated || a->generation != b->generation ||
+           a->observed_generation != b->observed_generation;
+}
+
+/* resourceVersions are opaque, but every API server makes them decimal integers
+ * (etcd revisions); when both are numbers an older one never replaces a newer. */
+static unsigned long long rv_number(const json_t *obj) {
+    const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                                      "resourceVersion"));
+    if (!s || !*s || strlen(s) > 19)
+        return 0;
+    unsigned long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    return v;
 }
 
 static void rec_free(void *p) {
     struct rec *r = p;
     if (!r)
         return;
-    child_done(&r->c);
+    free(r->name);
     free(r);
 }
 
-static void set_free(void *p) {
-    struct strmap *m = p;
-    if (!m)
+static void owner_list_free(void *p) {
+    struct owner_list *l = p;
+    if (!l)
         return;
-    strmap_done(m);
-    free(m);
+    free(l->recs);
+    free(l);
 }
 
 struct children *children_new(void) {
     struct children *cc = xcalloc(1, sizeof(*cc));
     pthread_mutex_init(&cc->mu, NULL);
+    strmap_init(&cc->pool, NULL);
+    strmap_init(&cc->kinds, NULL);
     strmap_init(&cc->map, rec_free);
-    strmap_init(&cc->owners, set_free);
-    strmap_init(&cc->epochs, free);
+    strmap_init(&cc->owners, owner_list_free);
     return cc;
 }
 
@@ -193,39 +292,57 @@ void children_free(struct children *cc) {
         return;
     strmap_done(&cc->map);
     strmap_done(&cc->owners);
-    strmap_done(&cc->epochs);
+    strmap_done(&cc->kinds);
+    strmap_done(&cc->pool);
     pthread_mutex_destroy(&cc->mu);
     free(cc);
 }
 
-static char *child_key(const char *av, const char *kind, const char *ns, const char *name) {
-    return xasprintf("%s/%s/%s/%s", av, kind, ns ? ns : "", name);
-}
-
-static void owner_add(struct children *cc, const char *owner, const char *key) {
-    struct strmap *set = strmap_get(&cc->owners, owner);
-    if (!set) {
-        set = xmalloc(sizeof(*set));
-        strmap_init(set, NULL);
-        strmap_put(&cc->owners, owner, set);
+/* "<kind index>|ns/name" into buf (mu held; creates the kind index when asked). */
+static int rec_key(struct children *cc, const char *av, const char *kind, const char *ns,
+                   const char *name, int create, char *buf, size_t n) {
+    char k[256];
+    snprintf(k, sizeof(k), "%s/%s", av, kind);
+    uintptr_t idx = (uintptr_t)strmap_get(&cc->kinds, k);
+    if (!idx) {
+        if (!create)
+            return -1;
+        idx = ++cc->n_kinds;
+        strmap_put(&cc->kinds, k, (void *)idx);
     }
-    strmap_put(set, key, (void *)1);
+    int w = snprintf(buf, n, "%u|%s/%s", (unsigned)idx, ns ? ns : "", name);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
 }
 
-static void owner_del(struct children *cc, const char *owner, const char *key) {
-    struct strmap *set = strmap_get(&cc->owners, owner);
-    if (!set)
+static void owner_add(struct children *cc, struct rec *r) {
+    if (!r->owner)
         return;
-    strmap_del(set, key);
-    if (!set->len)
-        strmap_del(&cc->owners, owner);
+    struct owner_list *l = strmap_get(&cc->owners, r->owner);
+    if (!l) {
+        l = xcalloc(1, sizeof(*l));
+        strmap_put(&cc->owners, r->owner, l);
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->recs = xrealloc(l->recs, l->cap * sizeof(*l->recs));
+    }
+    l->recs[l->n++] = r;
 }
 
-static unsigned kind_epoch(struct children *cc, const char *av, const char *kind) {
-    char *k = xasprintf("%s/%s", av, kind);
-    struct kind_epoch *e = strmap_get(&cc->epochs, k);
-    free(k);
-    return e ? e->epoch : 0;
+static void owner_del(struct children *cc, struct rec *r) {
+    if (!r->owner)
+        return;
+    struct owner_list *l = strmap_get(&cc->owners, r->owner);
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->recs[i] == r) {
+            l->recs[i] = l->recs[--l->n];
+            break;
+        }
+    }
+    if (!l->n)
+        strmap_del(&cc->owners, r->owner);
 }
 
 int children_put(struct children *cc, const json_t *obj, char **ret_owner, char **ret_old_owner) {
@@ -237,39 +354,42 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
     if (child_from_object(obj, &c) < 0)
         return OP_EINVALID;
     unsigned long long rv = rv_number(obj);
-    char *key = child_key(c.api_version, c.kind, c.ns, c.name);
+    char key[600];
     int changed = 1;
     pthread_mutex_lock(&cc->mu);
-    unsigned epoch = kind_epoch(cc, c.api_version, c.kind);
+    if (rec_key(cc, c.api_version, c.kind, c.ns, c.name, 1, key, sizeof(key)) < 0) {
+        pthread_mutex_unlock(&cc->mu);
+        child_done(&c);
+        return OP_EINVALID;
+    }
     struct rec *r = strmap_get(&cc->map, key);
     if (r && rv && r->rv > rv) {   /* an older version than we have: keep ours */
-        r->epoch = epoch;
+        r->epoch = cc->epoch;
         pthread_mutex_unlock(&cc->mu);
-        free(key);
         child_done(&c);
         return 0;
     }
+    struct rec fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    rec_from_child(cc, &c, &fresh);
     if (r) {
-        changed = child_differs(&r->c, &c);
-        if (ret_old_owner && r->c.owner)
-            *ret_old_owner = xstrdup(r->c.owner);
-        if (r->c.owner)
-            owner_del(cc, r->c.owner, key);
-        child_done(&r->c);
+        changed = rec_differs(r, &fresh);
+        if (ret_old_owner && r->owner)
+            *ret_old_owner = xstrdup(r->owner);
+        owner_del(cc, r);
+        free(r->name);
     } else {
         r = xmalloc(sizeof(*r));
         strmap_put(&cc->map, key, r);
     }
-    r->c = c;
-    r->epoch = epoch;
+    *r = fresh;
+    r->epoch = cc->epoch;
     r->rv = rv;
-    if (c.owner) {
-        owner_add(cc, c.owner, key);
-        if (ret_owner)
-            *ret_owner = xstrdup(c.owner);
-    }
+    owner_add(cc, r);
+    if (ret_owner && r->owner)
+        *ret_owner = xstrdup(r->owner);
     pthread_mutex_unlock(&cc->mu);
-    free(key);
+    child_done(&c);
     return changed;
 }
 
@@ -279,50 +399,42 @@ int children_remove(struct children *cc, const json_t *obj, char **ret_owner) {
         *ret_owner = NULL;
     if (child_from_object(obj, &c) < 0)
         return OP_EINVALID;
-    char *key = child_key(c.api_version, c.kind, c.ns, c.name);
+    char key[600];
     int rc = OP_ENOTFOUND;
     pthread_mutex_lock(&cc->mu);
-    struct rec *r = strmap_get(&cc->map, key);
+    struct rec *r = rec_key(cc, c.api_version, c.kind, c.ns, c.name, 0, key, sizeof(key)) == 0
+                        ? strmap_get(&cc->map, key)
+                        : NULL;
     if (r) {
-        if (r->c.owner) {
-            owner_del(cc, r->c.owner, key);
-            if (ret_owner)
-                *ret_owner = xstrdup(r->c.owner);
-        }
+        if (ret_owner && r->owner)
+            *ret_owner = xstrdup(r->owner);
+        owner_del(cc, r);
         strmap_del(&cc->map, key);
         rc = 0;
     } else if (ret_owner && c.owner) {
         *ret_owner = xstrdup(c.owner);   /* unknown to us, but the owner may care */
     }
     pthread_mutex_unlock(&cc->mu);
-    free(key);
     child_done(&c);
     return rc;
 }
 
-void children_replace_begin(struct children *cc, const char *api_version, const char *kind) {
-    char *k = xasprintf("%s/%s", api_version, kind);
+unsigned children_replace_begin(struct children *cc) {
     pthread_mutex_lock(&cc->mu);
-    struct kind_epoch *e = strmap_get(&cc->epochs, k);
-    if (!e) {
-        e = xcalloc(1, sizeof(*e));
-        strmap_put(&cc->epochs, k, e);
-    }
-    e->epoch++;
+    unsigned mark = ++cc->epoch;
     pthread_mutex_unlock(&cc->mu);
-    free(k);
+    return mark;
 }
 
-size_t children_replace_end(struct children *cc, const char *api_version, const char *kind,
-                            children_owner_fn cb, void *ud) {
+size_t children_replace_end(struct children *cc, unsigned mark, const char *api_version,
+                            const char *kind, const char *ns, children_owner_fn cb, void *ud) {
     size_t n = 0, cap = 0;
     char **keys = NULL, **owners = NULL;
     pthread_mutex_lock(&cc->mu);
-    unsigned epoch = kind_epoch(cc, api_version, kind);
     for (struct strmap_entry *it = strmap_first(&cc->map); it; it = strmap_next(&cc->map, it)) {
         struct rec *r = it->val;
-        if (r->epoch == epoch || strcmp(r->c.api_version, api_version) != 0 ||
-            strcmp(r->c.kind, kind) != 0)
+        if (r->epoch >= mark || strcmp(r->av, api_version) != 0 || strcmp(r->kind, kind) != 0 ||
+            (ns && strcmp(r->ns, ns) != 0))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -330,12 +442,12 @@ size_t children_replace_end(struct children *cc, const char *api_version, const 
             owners = xrealloc(owners, cap * sizeof(*owners));
         }
         keys[n] = xstrdup(it->key);
-        owners[n] = r->c.owner ? xstrdup(r->c.owner) : NULL;
+        owners[n] = r->owner ? xstrdup(r->owner) : NULL;
         n++;
     }
     for (size_t i = 0; i < n; i++) {
-        if (owners[i])
-            owner_del(cc, owners[i], keys[i]);
+        struct rec *r = strmap_get(&cc->map, keys[i]);
+        owner_del(cc, r);
         strmap_del(&cc->map, keys[i]);
     }
     pthread_mutex_unlock(&cc->mu);
@@ -352,16 +464,11 @@ size_t children_replace_end(struct children *cc, const char *api_version, const 
 
 size_t children_of(struct children *cc, const char *owner, struct child **ret) {
     pthread_mutex_lock(&cc->mu);
-    struct strmap *set = strmap_get(&cc->owners, owner);
-    size_t n = 0;
-    struct child *arr = xcalloc(set && set->len ? set->len : 1, sizeof(*arr));
-    if (set) {
-        for (struct strmap_entry *it = strmap_first(set); it; it = strmap_next(set, it)) {
-            struct rec *r = strmap_get(&cc->map, it->key);
-            if (r)
-                child_copy(&arr[n++], &r->c);
-        }
-    }
+    struct owner_list *l = strmap_get(&cc->owners, owner);
+    size_t n = l ? l->n : 0;
+    struct child *arr = xcalloc(n ? n : 1, sizeof(*arr));
+    for (size_t i = 0; i < n; i++)
+        rec_to_child(l->recs[i], &arr[i]);
     pthread_mutex_unlock(&cc->mu);
     *ret = arr;
     return n;
@@ -369,13 +476,14 @@ size_t children_of(struct children *cc, const char *owner, struct child **ret) {
 
 int children_lookup(struct children *cc, const char *api_version, const char *kind,
                     const char *ns, const char *name, struct child *ret) {
-    char *key = child_key(api_version, kind, ns, name);
+    char key[600];
     pthread_mutex_lock(&cc->mu);
-    struct rec *r = strmap_get(&cc->map, key);
+    struct rec *r = rec_key(cc, api_version, kind, ns, name, 0, key, sizeof(key)) == 0
+                        ? strmap_get(&cc->map, key)
+                        : NULL;
     if (r)
-        child_copy(ret, &r->c);
+        rec_to_child(r, ret);
     pthread_mutex_unlock(&cc->mu);
-    free(key);
     return r ? 0 : OP_ENOTFOUND;
 }
 

@@ -63,12 +63,13 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
 /* Removes obj (borrowed; matched by apiVersion/kind/ns/name). *ret_owner as above. */
 int children_remove(struct children *cc, const json_t *obj, char **ret_owner);
 
-/* Relist of ONE kind: begin, children_put each item, end removes the children of
- * that kind not seen since begin, calling cb(ud, owner) for each that had an owner. */
+/* Relist of one kind (in one namespace, or all when ns is NULL): begin gives a mark,
+ * children_put each item, end removes the children of that kind (and namespace) not
+ * put since the mark, calling cb(ud, owner) for each that had an owner. */
 typedef void (*children_owner_fn)(void *ud, const char *owner);
-void children_replace_begin(struct children *cc, const char *api_version, const char *kind);
-size_t children_replace_end(struct children *cc, const char *api_version, const char *kind,
-                            children_owner_fn cb, void *ud);
+unsigned children_replace_begin(struct children *cc);
+size_t children_replace_end(struct children *cc, unsigned mark, const char *api_version,
+                            const char *kind, const char *ns, children_owner_fn cb, void *ud);
 
 /* Copies of every child owned by owner ("ns/model"). Returns the count; *ret is a
  * new array (children_array_free). */

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "controller/backoff.h"
+#include "controller/list_stream.h"
 
 #define INFORMER_BACKOFF_BASE_MS 800
 #define INFORMER_BACKOFF_MAX_MS 30000
@@ -17,6 +18,7 @@
 struct informer {
     struct informer_cfg cfg;
     struct kube_client *client;
+    struct list_filter *lf;
     const struct op_clock *clock;
     pthread_mutex_t mu;         /* guards rv and the stop wake-up */
     pthread_cond_t wake;
@@ -29,10 +31,12 @@ struct informer {
     struct backoff backoff;
 };
 
-struct informer *informer_new(const struct informer_cfg *cfg, struct kube_client *client) {
+struct informer *informer_new(const struct informer_cfg *cfg, struct kube_client *client,
+                              struct list_filter *lf) {
     struct informer *inf = xcalloc(1, sizeof(*inf));
     inf->cfg = *cfg;
     inf->client = client;
+    inf->lf = lf;
     inf->clock = cfg->clock ? cfg->clock : &op_clock_system;
     pthread_mutex_init(&inf->mu, NULL);
     pthread_cond_init(&inf->wake, NULL);
@@ -84,31 +88,53 @@ static void restarted(struct informer *inf, enum informer_restart why) {
         inf->cfg.on_restart(inf->cfg.restart_ud, inf->cfg.name, why);
 }
 
+/* List items come without apiVersion/kind; watch objects normally carry them. */
+static void fill_type_meta(const struct informer *inf, json_t *obj) {
+    if (inf->cfg.api_version && !json_object_get(obj, "apiVersion"))
+        json_object_set_new(obj, "apiVersion", json_string(inf->cfg.api_version));
+    if (inf->cfg.kind && !json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string(inf->cfg.kind));
+}
+
+static int streamed_item(void *ud, json_t *item) {
+    struct informer *inf = ud;
+    fill_type_meta(inf, item);
+    if (inf->cfg.handler.upsert)
+        inf->cfg.handler.upsert(inf->cfg.handler.ud, item);
+    json_decref(item);
+    return atomic_load(&inf->stop) ? 1 : 0;
+}
+
 static int do_list(struct informer *inf) {
     struct kube_list_opts lo = {.label_selector = inf->cfg.label_selector};
     struct op_status st = {0};
     json_t *list = NULL;
-    int rc = kube_list(inf->client, &inf->cfg.ref, &lo, &list, &st);
-    if (rc < 0) {
-        log_warn("informer", "list failed, will retry", "resource", inf->cfg.name,
-                 "err", op_errname(rc), LOG_INT("http", st.http), "detail", st.msg);
-        return rc;
-    }
     const struct informer_handler *h = &inf->cfg.handler;
     if (h->replace_begin)
         h->replace_begin(h->ud);
+    if (inf->lf)
+        list_filter_capture(inf->lf, streamed_item, inf);
+    int rc = kube_list(inf->client, &inf->cfg.ref, &lo, &list, &st);
+    if (inf->lf)
+        list_filter_capture(inf->lf, NULL, NULL);
+    if (rc < 0) {
+        log_warn("informer", "list failed, will retry", "resource", inf->cfg.name,
+                 "err", op_errname(rc), LOG_INT("http", st.http), "detail", st.msg);
+        json_decref(list);
+        return rc;
+    }
     json_t *items = json_object_get(list, "items");
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it) {
+        fill_type_meta(inf, it);
         if (h->upsert)
             h->upsert(h->ud, it);
     }
     if (h->replace_end)
         h->replace_end(h->ud);
     set_rv(inf, obj_rv(list));
-    log_debug("informer", "listed", "resource", inf->cfg.name,
-              LOG_INT("items", json_array_size(items)));
+    log_debug("informer", "listed", "resource", inf->cfg.name);
     json_decref(list);
     inf->need_list = 0;
     atomic_store(&inf->synced, 1);
@@ -120,6 +146,8 @@ static int on_event(void *ud, enum kube_event_type type, json_t *obj) {
     const struct informer_handler *h = &inf->cfg.handler;
     const char *rv = obj_rv(obj);
     char *rv_copy = rv ? xstrdup(rv) : NULL;   /* the handler may modify obj */
+    if (type != KUBE_EVENT_BOOKMARK && type != KUBE_EVENT_ERROR)
+        fill_type_meta(inf, obj);
     switch (type) {
     case KUBE_EVENT_ADDED:
     case KUBE_EVENT_MODIFIED:
@@ -224,11 +252,26 @@ int informer_start(struct informer *inf) {
     return 0;
 }
 
-void informer_stop(struct informer *inf) {
+void informer_request_stop(struct informer *inf) {
     pthread_mutex_lock(&inf->mu);
     atomic_store(&inf->stop, 1);
     pthread_cond_broadcast(&inf->wake);
     pthread_mutex_unlock(&inf->mu);
+}
+
+int informer_join(struct informer *inf, int64_t deadline_wall_ms) {
+    if (!inf->running)
+        return 0;
+    struct timespec ts = {.tv_sec = (time_t)(deadline_wall_ms / 1000),
+                          .tv_nsec = (long)(deadline_wall_ms % 1000) * 1000000L};
+    if (pthread_timedjoin_np(inf->thread, NULL, &ts) != 0)
+        return -1;
+    inf->running = 0;
+    return 0;
+}
+
+void informer_stop(struct informer *inf) {
+    informer_request_stop(inf);
     if (inf->running) {
         pthread_join(inf->thread, NULL);
         inf->running = 0;

@@ -1,7 +1,7 @@
 /* informer.h - list then watch one resource collection into a cache (edge).
  *
  * Loop (one thread per informer, each with its own kube client):
- *   list (all pages) -> handler.replace_begin / upsert each item / replace_end,
+ *   handler.replace_begin, list (all pages) with an upsert per item, replace_end,
  *   then watch from the list's resourceVersion; every event updates the last
  *   resourceVersion seen (bookmarks included). When the stream ends (server
  *   timeout) or the connection drops, the watch resumes from that version;
@@ -35,6 +35,8 @@ enum informer_restart {
 
 struct informer_cfg {
     const char *name;                 /* for logs and metrics: "deployments" */
+    const char *api_version, *kind;   /* filled into objects that lack them (list items
+                                       * come without); NULL = leave as they are */
     struct kube_ref ref;              /* the collection; ref.ns NULL = every namespace.
                                        * Strings must outlive the informer. */
     const char *label_selector;       /* NULL = none */
@@ -48,8 +50,13 @@ struct informer_cfg {
 
 struct informer;
 
-/* Takes ownership of client. */
-struct informer *informer_new(const struct informer_cfg *cfg, struct kube_client *client);
+struct list_filter;
+
+/* Takes ownership of client. When lf is the list filter under client's transport
+ * (list_stream.h), list items are streamed to the handler one at a time instead of
+ * being collected; NULL = plain kube_list. */
+struct informer *informer_new(const struct informer_cfg *cfg, struct kube_client *client,
+                              struct list_filter *lf);
 void informer_free(struct informer *inf);   /* NULL-safe; stops and joins first */
 
 /* One step: a list when needed, else one watch until the stream ends.
@@ -61,6 +68,11 @@ int informer_step(struct informer *inf);
 int informer_start(struct informer *inf);
 /* Asks the thread to stop (ends a watch in progress promptly) and joins it. */
 void informer_stop(struct informer *inf);
+/* The two halves of informer_stop, for shutdowns with a deadline: request_stop never
+ * blocks; join waits until deadline_wall_ms (CLOCK_REALTIME epoch ms) and returns 0
+ * when the thread ended, -1 when it is still running (e.g. inside a list). */
+void informer_request_stop(struct informer *inf);
+int informer_join(struct informer *inf, int64_t deadline_wall_ms);
 
 /* 1 once the first list has been delivered to the handler. Any thread. */
 int informer_synced(struct informer *inf);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/diag.h"
+#include "controller/caches.h"
 #include "controller/children.h"
 #include "controller/clock.h"
 #include "controller/events.h"
@@ -32,13 +33,6 @@
 
 typedef int (*render_fn)(const json_t *model, struct render_result *out, struct diag *d);
 typedef int (*api_served_fn)(void *ud, const char *group_version);
-
-struct ctrl_caches {
-    struct store *models;
-    struct store *instrumentations;
-    struct store *namespaces;      /* for the webhook's lookups; may be NULL */
-    struct children *children;
-};
 
 struct reconcile_env {
     struct kube_client *client;       /* this worker's */

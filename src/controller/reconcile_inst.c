@@ -81,17 +81,20 @@ int reconcile_instrumentation(struct reconcile_env *env, const char *key) {
 
     int rc = RECONCILE_DONE;
     json_t *live = json_object_get(inst, "status");
-    if (!status_equal(live, status)) {
+    if (!status_same(live, status)) {
         if (env->leading && !atomic_load(env->leading)) {
             rc = RECONCILE_STOPPED;
         } else {
             json_t *body = json_deep_copy(status);
-            const char *k;
-            json_t *v;
-            json_object_foreach(live, k, v) {
-                if (!json_object_get(body, k))
-                    json_object_set_new(body, k, json_null());
+            json_t *keys = status_live_keys(live);
+            size_t ki;
+            json_t *k;
+            json_array_foreach(keys, ki, k) {
+                const char *kn = json_string_value(k);
+                if (kn && !json_object_get(body, kn) && strncmp(kn, "tracemodel.dev/", 15))
+                    json_object_set_new(body, kn, json_null());
             }
+            json_decref(keys);
             json_t *patch = json_pack("{s:o}", "status", body);
             struct kube_ref ref = {.group = "tracemodel.dev", .version = "v1alpha1",
                                    .resource = "instrumentations", .ns = ns, .name = name};
@@ -102,6 +105,7 @@ int reconcile_instrumentation(struct reconcile_env *env, const char *key) {
             if (rc == 0 && ret) {
                 json_t *copy = json_deep_copy(ret);
                 store_strip(copy);
+                status_slim(copy);
                 store_put_if_newer(env->caches->instrumentations, copy);
             }
             json_decref(ret);

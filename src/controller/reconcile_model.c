@@ -161,6 +161,7 @@ static void replace_model(struct run *r, json_t *fresh /* stolen */) {
 static void cache_model(struct run *r, const json_t *obj) {
     json_t *copy = json_deep_copy(obj);
     store_strip(copy);
+    status_slim(copy);
     store_put_if_newer(r->env->caches->models, copy);
 }
 
@@ -410,17 +411,20 @@ static int prune(struct run *r, int *ret_cross_left) {
 /* Merge patch of /status when the computed status differs from the live one. */
 static int write_status(struct run *r, json_t *status /* borrowed */) {
     json_t *live = json_object_get(r->model, "status");
-    if (status_equal(live, status))
+    if (status_same(live, status))
         return 0;
     if (!may_write(r))
         return RECONCILE_STOPPED;
     json_t *body = json_deep_copy(status);
-    const char *k;
-    json_t *v;
-    json_object_foreach(live, k, v) {
-        if (!json_object_get(body, k))
-            json_object_set_new(body, k, json_null());   /* merge patch: remove it */
+    json_t *keys = status_live_keys(live);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        const char *name = json_string_value(k);
+        if (name && !json_object_get(body, name) && strncmp(name, "tracemodel.dev/", 15) != 0)
+            json_object_set_new(body, name, json_null());   /* merge patch: remove it */
     }
+    json_decref(keys);
     json_t *patch = json_pack("{s:o}", "status", body);
     struct op_status st = {0};
     json_t *ret = NULL;

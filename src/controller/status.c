@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "base/units.h"
 #include "base/xalloc.h"
 #include "controller/clock.h"
 #include "model/instrumentation.h"
@@ -198,6 +199,64 @@ int status_equal(const json_t *a, const json_t *b) {
     json_decref(x);
     json_decref(y);
     return eq;
+}
+
+void status_digest(const json_t *status, char out[65]) {
+    json_t *c = without_times(status);
+    char *s = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+    free(s);
+    json_decref(c);
+}
+
+void status_slim(json_t *obj) {
+    json_t *st = json_object_get(obj, "status");
+    if (!json_is_object(st) || json_object_get(st, STATUS_DIGEST_KEY))
+        return;
+    char digest[65];
+    status_digest(st, digest);
+    json_t *slim = json_object();
+    json_t *conds = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "conditions"), i, c) {
+        json_t *k = json_object();
+        static const char *const keep[] = {"type", "status", "reason", "lastTransitionTime"};
+        for (size_t j = 0; j < 4; j++) {
+            json_t *v = json_object_get(c, keep[j]);
+            if (v)
+                json_object_set(k, keep[j], v);
+        }
+        json_array_append_new(conds, k);
+    }
+    json_object_set_new(slim, "conditions", conds);
+    json_object_set_new(slim, STATUS_DIGEST_KEY, json_string(digest));
+    json_t *keys = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(st, key, v) json_array_append_new(keys, json_string(key));
+    json_object_set_new(slim, STATUS_KEYS_KEY, keys);
+    json_object_set_new(obj, "status", slim);
+}
+
+int status_same(const json_t *live, const json_t *computed) {
+    const char *d = json_string_value(json_object_get(live, STATUS_DIGEST_KEY));
+    if (!d)
+        return status_equal(live, computed);
+    char want[65];
+    status_digest(computed, want);
+    return !strcmp(d, want);
+}
+
+json_t *status_live_keys(const json_t *live) {
+    json_t *keys = json_object_get(live, STATUS_KEYS_KEY);
+    if (json_is_array(keys))
+        return json_incref(keys);
+    json_t *out = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)live, k, v) json_array_append_new(out, json_string(k));
+    return out;
 }
 
 /* ---- Instrumentation ---- */

@@ -57,6 +57,23 @@ json_t *tm_status_compute(const struct tm_status_input *in);
 /* Equal as statuses: like json_equal, ignoring conditions' lastTransitionTime. */
 int status_equal(const json_t *a, const json_t *b);
 
+/* The informer caches keep a compact stand-in of each object's status: the
+ * conditions' type, status, reason and lastTransitionTime (what the next status
+ * needs), the digest of the whole status (SHA-256 of its canonical JSON without
+ * lastTransitionTime) and its top-level keys. A TracingModel's status with nine
+ * children is ~3 KB of JSON, ~30 KB in jansson; the stand-in is a tenth of that. */
+#define STATUS_DIGEST_KEY "tracemodel.dev/digest"
+#define STATUS_KEYS_KEY "tracemodel.dev/keys"
+
+/* Replaces obj["status"] (when an object) by its stand-in, in place. */
+void status_slim(json_t *obj);
+/* Hex digest of a full status (65 bytes). */
+void status_digest(const json_t *status, char out[65]);
+/* Is the computed status the same as the live one (full or stand-in)? */
+int status_same(const json_t *live, const json_t *computed);
+/* new ref: the top-level keys of the live status (full or stand-in), as strings. */
+json_t *status_live_keys(const json_t *live);
+
 /* Builds a condition, keeping lastTransitionTime from old_conditions (borrowed
  * array, may be NULL) when a condition of that type had the same status. new ref. */
 json_t *status_condition(const json_t *old_conditions, const char *type, int status,

@@ -10,8 +10,13 @@
 #include "base/xalloc.h"
 #include "controller/strmap.h"
 
+/* Objects are kept as compact JSON text and parsed on each read: a small
+ * TracingModel is ~1 KB as text but ~5 KB as a jansson tree, and reads are rare
+ * (one per reconcile or admission). */
 struct entry {
-    json_t *obj;
+    char *text;
+    size_t len;
+    unsigned long long rv;   /* numeric resourceVersion, 0 when not a number */
     unsigned epoch;
 };
 
@@ -26,8 +31,12 @@ static void entry_free(void *p) {
     struct entry *e = p;
     if (!e)
         return;
-    json_decref(e->obj);
+    free(e->text);
     free(e);
+}
+
+static json_t *entry_obj(const struct entry *e) {
+    return json_loadb(e->text, e->len, 0, NULL);
 }
 
 struct store *store_new(void) {
@@ -55,33 +64,6 @@ int store_key_of(const json_t *obj, char *buf, size_t n) {
     return w < 0 || (size_t)w >= n ? OP_EINVALID : 0;
 }
 
-int store_put(struct store *s, json_t *obj, json_t **ret_old) {
-    char key[512];
-    if (ret_old)
-        *ret_old = NULL;
-    if (store_key_of(obj, key, sizeof(key)) < 0) {
-        json_decref(obj);
-        return OP_EINVALID;
-    }
-    pthread_rwlock_wrlock(&s->lock);
-    struct entry *e = strmap_get(&s->map, key);
-    if (e) {
-        if (ret_old)
-            *ret_old = e->obj;
-        else
-            json_decref(e->obj);
-        e->obj = obj;
-        e->epoch = s->epoch;
-    } else {
-        e = xmalloc(sizeof(*e));
-        e->obj = obj;
-        e->epoch = s->epoch;
-        strmap_put(&s->map, key, e);
-    }
-    pthread_rwlock_unlock(&s->lock);
-    return 0;
-}
-
 static unsigned long long rv_number(const json_t *obj) {
     const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                       "resourceVersion"));
@@ -96,31 +78,58 @@ static unsigned long long rv_number(const json_t *obj) {
     return v;
 }
 
+/* Stores obj under key (write lock held). newer_only: keep a newer cached version. */
+static int put_locked(struct store *s, const char *key, json_t *obj, int newer_only,
+                      json_t **ret_old) {
+    unsigned long long rv = rv_number(obj);
+    struct entry *e = strmap_get(&s->map, key);
+    if (e && newer_only && rv && e->rv > rv) {
+        e->epoch = s->epoch;
+        return 0;
+    }
+    if (ret_old)
+        *ret_old = e ? entry_obj(e) : NULL;
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text)
+        return OP_EINVALID;
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        strmap_put(&s->map, key, e);
+    }
+    free(e->text);
+    e->text = text;
+    e->len = strlen(text);
+    e->rv = rv;
+    e->epoch = s->epoch;
+    return 1;
+}
+
+int store_put(struct store *s, json_t *obj, json_t **ret_old) {
+    char key[512];
+    if (ret_old)
+        *ret_old = NULL;
+    if (store_key_of(obj, key, sizeof(key)) < 0) {
+        json_decref(obj);
+        return OP_EINVALID;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    int rc = put_locked(s, key, obj, 0, ret_old);
+    pthread_rwlock_unlock(&s->lock);
+    json_decref(obj);
+    return rc < 0 ? rc : 0;
+}
+
 int store_put_if_newer(struct store *s, json_t *obj) {
     char key[512];
     if (store_key_of(obj, key, sizeof(key)) < 0) {
         json_decref(obj);
         return OP_EINVALID;
     }
-    unsigned long long rv = rv_number(obj);
     pthread_rwlock_wrlock(&s->lock);
-    struct entry *e = strmap_get(&s->map, key);
-    if (e && rv && rv_number(e->obj) > rv) {
-        e->epoch = s->epoch;
-        pthread_rwlock_unlock(&s->lock);
-        json_decref(obj);
-        return 0;
-    }
-    if (e) {
-        json_decref(e->obj);
-    } else {
-        e = xmalloc(sizeof(*e));
-        strmap_put(&s->map, key, e);
-    }
-    e->obj = obj;
-    e->epoch = s->epoch;
+    int rc = put_locked(s, key, obj, 1, NULL);
     pthread_rwlock_unlock(&s->lock);
-    return 1;
+    json_decref(obj);
+    return rc;
 }
 
 int store_remove(struct store *s, const char *key, json_t **ret_old) {
@@ -133,26 +142,35 @@ int store_remove(struct store *s, const char *key, json_t **ret_old) {
         return OP_ENOTFOUND;
     }
     if (ret_old)
-        *ret_old = json_incref(e->obj);
+        *ret_old = entry_obj(e);
     strmap_del(&s->map, key);
     pthread_rwlock_unlock(&s->lock);
     return 0;
 }
 
-void store_replace_begin(struct store *s) {
+unsigned store_replace_begin(struct store *s) {
     pthread_rwlock_wrlock(&s->lock);
-    s->epoch++;
+    unsigned mark = ++s->epoch;
     pthread_rwlock_unlock(&s->lock);
+    return mark;
 }
 
-size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud) {
+static int in_ns(const char *key, const char *ns) {
+    if (!ns)
+        return 1;
+    size_t n = strlen(ns);
+    return !strncmp(key, ns, n) && key[n] == '/';
+}
+
+size_t store_replace_end(struct store *s, unsigned mark, const char *ns, store_removed_fn cb,
+                         void *ud) {
     size_t n = 0, cap = 0;
     char **keys = NULL;
     json_t **objs = NULL;
     pthread_rwlock_wrlock(&s->lock);
     for (struct strmap_entry *it = strmap_first(&s->map); it; it = strmap_next(&s->map, it)) {
         struct entry *e = it->val;
-        if (e->epoch == s->epoch)
+        if (e->epoch >= mark || !in_ns(it->key, ns))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -160,7 +178,7 @@ size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud) {
             objs = xrealloc(objs, cap * sizeof(*objs));
         }
         keys[n] = xstrdup(it->key);
-        objs[n] = json_incref(e->obj);
+        objs[n] = entry_obj(e);
         n++;
     }
     for (size_t i = 0; i < n; i++)
@@ -180,7 +198,7 @@ size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud) {
 json_t *store_get(struct store *s, const char *key) {
     pthread_rwlock_rdlock(&s->lock);
     struct entry *e = strmap_get(&s->map, key);
-    json_t *o = e ? json_incref(e->obj) : NULL;
+    json_t *o = e ? entry_obj(e) : NULL;
     pthread_rwlock_unlock(&s->lock);
     return o;
 }
@@ -201,7 +219,9 @@ json_t *store_list(struct store *s, const char *ns) {
     for (struct strmap_entry *it = strmap_first(&s->map); it; it = strmap_next(&s->map, it)) {
         if (ns && (strncmp(it->key, ns, nslen) != 0 || it->key[nslen] != '/'))
             continue;
-        json_array_append(arr, ((struct entry *)it->val)->obj);
+        json_t *o = entry_obj(it->val);
+        if (o)
+            json_array_append_new(arr, o);
     }
     pthread_rwlock_unlock(&s->lock);
     return arr;

@@ -1,13 +1,15 @@
 /* store.h - an informer's cache: "namespace/name" -> the object (jansson), thread-safe.
  *
- * The store holds one reference to each object and treats it as immutable:
- * readers get a NEW reference (json_incref under the lock) and must not modify
- * it; to change an object, json_deep_copy it first. Writers are the informer
- * threads; readers are workers and the webhook (through the lookups below).
+ * Objects are kept as compact JSON text (a small object is ~5x smaller as text
+ * than as a jansson tree) and parsed on each read: readers get a NEW object of
+ * their own. Writers are the informer threads and the reconcilers (responses of
+ * their own writes); readers are workers and the webhook (caches.h lookups).
  *
- * A relist replaces the content with mark and sweep: store_replace_begin(), one
- * store_put() per listed item, then store_replace_end(), which removes what the
- * list no longer had (reporting each removal to a callback). Keys are
+ * A relist replaces the content with mark and sweep: store_replace_begin() gives a
+ * mark, one store_put() per listed item follows, then store_replace_end(mark, ns)
+ * removes the objects of that namespace (all when ns is NULL) not put since the
+ * mark (reporting each removal to a callback). Several informers (one per
+ * namespace) may feed one store and relist concurrently. Keys are
  * "ns/name", or "name" for cluster-scoped objects (client-go's key format). */
 #ifndef OP_CONTROLLER_STORE_H
 #define OP_CONTROLLER_STORE_H
@@ -23,8 +25,8 @@ void store_free(struct store *s);   /* NULL-safe */
  * (or the key does not fit). */
 int store_key_of(const json_t *obj, char *buf, size_t n);
 
-/* Inserts or replaces obj (the store takes the reference: obj is stolen, even on
- * error). *ret_old (if not NULL) receives the previous object (new ref) or NULL.
+/* Inserts or replaces obj (the reference is stolen, even on error: the store keeps
+ * its text). *ret_old (if not NULL) receives the previous object (new ref) or NULL.
  * Returns 0, or OP_EINVALID for an object without metadata.name. */
 int store_put(struct store *s, json_t *obj, json_t **ret_old);
 /* Like store_put, but keeps the cached object when it is newer than obj (both
@@ -37,10 +39,11 @@ int store_put_if_newer(struct store *s, json_t *obj);
 int store_remove(struct store *s, const char *key, json_t **ret_old);
 
 typedef void (*store_removed_fn)(void *ud, const char *key, json_t *old /* borrowed */);
-void store_replace_begin(struct store *s);
-/* Removes every object not put since store_replace_begin(); calls cb (may be NULL)
- * for each, outside the lock. Returns how many were removed. */
-size_t store_replace_end(struct store *s, store_removed_fn cb, void *ud);
+unsigned store_replace_begin(struct store *s);
+/* Removes every object of ns (NULL = any) not put since the mark; calls cb (may be
+ * NULL) for each, outside the lock. Returns how many were removed. */
+size_t store_replace_end(struct store *s, unsigned mark, const char *ns, store_removed_fn cb,
+                         void *ud);
 
 /* new ref, or NULL when absent. */
 json_t *store_get(struct store *s, const char *key);

@@ -28,11 +28,15 @@
 
 struct sink {
     struct store *store;
+    unsigned mark;
     int removed_on_relist;
     int restarts[3];
 };
 
-static void h_begin(void *ud) { store_replace_begin(((struct sink *)ud)->store); }
+static void h_begin(void *ud) {
+    struct sink *s = ud;
+    s->mark = store_replace_begin(s->store);
+}
 
 static void h_upsert(void *ud, json_t *obj) {
     json_t *o = json_incref(obj);
@@ -48,7 +52,7 @@ static void h_remove(void *ud, json_t *obj) {
 
 static void h_end(void *ud) {
     struct sink *s = ud;
-    s->removed_on_relist += (int)store_replace_end(s->store, NULL, NULL);
+    s->removed_on_relist += (int)store_replace_end(s->store, s->mark, "ns", NULL, NULL);
 }
 
 static void on_restart(void *ud, const char *name, enum informer_restart why) {
@@ -79,7 +83,7 @@ static int setup(void **state) {
         .on_restart = on_restart,
         .restart_ud = &x->sink,
     };
-    x->inf = informer_new(&ic, c);
+    x->inf = informer_new(&ic, c, NULL);
     *state = x;
     return 0;
 }
