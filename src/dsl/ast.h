@@ -54,6 +54,7 @@ struct dsl_value {
     int is_int;                 /* DSL_NUMBER written without '.', 'e' */
     const char *text;           /* NUMBER, STRING, WORD, QUANTITY, ENVREF (NUL-terminated) */
     size_t len;                 /* length of text */
+    size_t raw_len;             /* bytes the value takes in the source (quotes included) */
     struct dsl_member *members; /* DSL_OBJECT */
     struct dsl_value **items;   /* DSL_ARRAY */
     size_t n;                   /* number of members or items */
@@ -101,6 +102,7 @@ struct dsl_token {
     enum dsl_tok type;
     struct dsl_pos pos;
     size_t off;            /* byte offset of the token's first byte */
+    size_t end;            /* byte offset just after the token */
     const char *text;      /* STRING/ENVREF: decoded text in the arena; others: copy of raw text */
     size_t len;
     int has_env;           /* STRING containing an unescaped ${NAME} */

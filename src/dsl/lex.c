@@ -463,7 +463,7 @@ static struct dsl_token punct(struct dsl_lexer *lx, struct dsl_token t, enum dsl
     return t;
 }
 
-struct dsl_token dsl_lex_next(struct dsl_lexer *lx) {
+static struct dsl_token lex_token(struct dsl_lexer *lx) {
     skip_space(lx);
     struct dsl_token t;
     memset(&t, 0, sizeof(t));
@@ -516,6 +516,12 @@ struct dsl_token dsl_lex_next(struct dsl_lexer *lx) {
     adv_n(lx, n ? n : 1);
     t.type = TK_ERROR;
     t.text = "";
+    return t;
+}
+
+struct dsl_token dsl_lex_next(struct dsl_lexer *lx) {
+    struct dsl_token t = lex_token(lx);
+    t.end = lx->off;
     return t;
 }
 

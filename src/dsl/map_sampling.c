@@ -97,8 +97,20 @@ static int check_condition(struct mctx *m, const struct dsl_value *v, const char
     struct cond *c = cond_parse(text, "", &tmp);
     int rc = 0;
     if (!c) {
-        for (size_t i = 0; i < tmp.len; i++)
-            mx_error(m, v->pos, "condition \"%s\": %s", raw, tmp.items[i].msg);
+        for (size_t i = 0; i < tmp.len; i++) {
+            struct dsl_pos pos = v->pos;
+            const char *msg = tmp.items[i].msg;
+            unsigned col;
+            int used = 0;
+            /* "column N: ..." -> the DSL column itself, when the string has no escapes
+             * (raw = text + quotes) and no list was expanded into it */
+            if (sscanf(msg, "column %u: %n", &col, &used) == 1 && used > 0 && col > 0 &&
+                v->raw_len == v->len + 2 && !strcmp(text, raw)) {
+                pos.col += col;
+                msg += used;
+            }
+            mx_error(m, pos, "condition \"%s\": %s", raw, msg);
+        }
         rc = -1;
     } else {
         json_t *scratch = json_array();

@@ -271,6 +271,8 @@ void mx_fields(struct mctx *m, const struct dsl_value *obj, const struct mx_fiel
         size_t old = mx_push(m, mb->key);
         if (!f->key)
             mx_warn(m, mb->kpos, "unknown key; ignored");
+        else if (mb->val->type == DSL_NULL)
+            ; /* null: the same as leaving the key out */
         else if (f->fn)
             f->fn(m, mb->val);
         else if (f->why)

@@ -146,6 +146,7 @@ static struct dsl_value *new_value(struct parser *p, enum dsl_type type, struct 
 }
 
 static struct dsl_value *parse_value(struct parser *p, int depth);
+static struct dsl_value *parse_scalar_value(struct parser *p, const struct dsl_token *t);
 
 /* Indentation (in columns) of the line holding byte offset off. */
 static uint32_t line_indent(const struct parser *p, size_t off) {
@@ -367,6 +368,13 @@ static struct dsl_value *parse_array(struct parser *p, const struct dsl_token *o
 }
 
 static struct dsl_value *parse_scalar(struct parser *p, const struct dsl_token *t) {
+    struct dsl_value *v = parse_scalar_value(p, t);
+    if (v)
+        v->raw_len = t->end - t->off;
+    return v;
+}
+
+static struct dsl_value *parse_scalar_value(struct parser *p, const struct dsl_token *t) {
     struct dsl_value *v;
     switch (t->type) {
     case TK_STRING:

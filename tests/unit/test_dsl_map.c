@@ -225,8 +225,10 @@ static void map_sampling_strategy(void **state) {
 
 static void map_sampling_errors(void **state) {
     static const struct { const char *body, *where, *msg; } cases[] = {
-        {"rules: [ { name: \"x\", condition: \"http.status_code >= \" } ]", "a.tdsl:2:34",
-         "condition \"http.status_code >= \": column"},
+        {"rules: [ { name: \"x\", condition: \"http.status_code >= \" } ]", "a.tdsl:2:52",
+         "condition \"http.status_code >= \": expected a value after '>='"},
+        {"rules: [ { name: \"x\", condition: \"a \\u003e 1 >\" } ]", "a.tdsl:2:34",
+         "column 7: unexpected"}, /* an escape: the column cannot be placed in the source */
         {"rules: [ { condition: \"*\" } ]", "a.tdsl:2:10", "a rule needs a name"},
         {"rules: [ { name: \"x\" } ]", "a.tdsl:2:10", "a rule needs a condition"},
         {"rate: \"high\"", "a.tdsl:2:7", "expected a rate between 0 and 1, got string \"high\""},
