@@ -748,8 +748,7 @@ static int controller_child(int port, int models, int report_fd) {
     kube_config_init(&cfg);
     cfg.server = xasprintf("http://127.0.0.1:%d", port);
     cfg.ns = xstrdup("default");
-    struct controller_opts o = {.kube = &cfg, .metrics_addr = "0",
-                                .health_addr = "0"};
+    struct controller_opts o = {.kube = &cfg};
     struct op_status st = {0};
     struct controller *c = controller_new(&o, &st);
     if (!c || controller_start(c, &st) < 0) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "controller/controller.h"
+#include "controller/probes.h"
 
 /* Parsed flags (strings borrowed from argv). */
 struct ctrl_flags {

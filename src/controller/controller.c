@@ -1,6 +1,6 @@
 /* controller.c - wiring of the controller runtime (edge; see controller.h): informer
  * handlers that feed the caches and the work queue, the workers, leader election,
- * discovery of optional APIs, periodic resync, the probe/metrics HTTP server, and a
+ * discovery of optional APIs, periodic resync, and a
  * shutdown that finishes within a deadline. */
 #include "controller/controller.h"
 
@@ -24,7 +24,6 @@
 #include "controller/workqueue.h"
 #include "kube/client.h"
 #include "render/render.h"
-#include "webhook/httpserver.h"
 
 /* ---- the kinds the controller watches ---- */
 
@@ -73,7 +72,7 @@ struct informer_slot {
 struct controller {
     struct controller_opts o;
     char **namespaces;
-    char *leader_ns, *leader_id, *identity, *metrics_addr, *health_addr;
+    char *leader_ns, *leader_id, *identity;
     struct kube_config kube;         /* deep copy not needed: borrowed from opts' owner */
     const struct op_clock *clock;
     struct ctrl_caches caches;
@@ -99,12 +98,6 @@ struct controller {
     pthread_t *workers;
     int n_workers;
     struct leader_loop *leader;
-    struct http_server *http;
-    int http_port[2];
-    struct probe_listener {
-        struct controller *c;
-        int metrics, health;
-    } probe_uds[2];
 };
 
 static struct kube_transport *new_transport(struct controller *c, struct op_status *st) {
@@ -365,6 +358,7 @@ static int add_informer(struct controller *c, enum feed_kind kind, const struct 
         .kind = wk->kind,
         .ref = {.group = wk->group, .version = wk->version, .resource = wk->resource, .ns = ns},
         .label_selector = kind == FEED_CHILD ? CHILD_SELECTOR : NULL,
+        .watch_timeout_s = c->o.watch_timeout_s,
         .handler = {h_begin, h_upsert, h_remove, h_end, f},
         .clock = c->clock,
         .on_restart = ctrl_metrics_watch_restart,
@@ -575,81 +569,12 @@ static void lead_started(void *ud) {
 
 static void lead_stopped(void *ud) { set_leading(ud, 0); }
 
-/* ---- HTTP: /metrics, /healthz, /readyz ---- */
-
-static void gauges(struct controller *c, struct ctrl_gauges *g) {
+void controller_gauges(struct controller *c, struct ctrl_gauges *g) {
     g->queue_depth = workqueue_len(c->queue);
     g->models = store_len(c->caches.models);
     g->instrumentations = store_len(c->caches.instrumentations);
     g->namespaces = c->caches.namespaces ? store_len(c->caches.namespaces) : 0;
     g->children = children_len(c->caches.children);
-}
-
-static void serve(void *ud, const struct http_request *rq, struct http_response *rs) {
-    struct probe_listener *pl = ud;
-    struct controller *c = pl->c;
-    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
-        http_response_set(rs, 405, HTTP_CT_TEXT, "method not allowed\n", 19);
-        return;
-    }
-    if (pl->metrics && !strcmp(rq->path, "/metrics")) {
-        struct strbuf b;
-        strbuf_init(&b, 0);
-        struct ctrl_gauges g;
-        gauges(c, &g);
-        ctrl_metrics_format(&c->metrics, &g, &b);
-        size_t len = 0;
-        char *body = strbuf_detach(&b, &len);
-        http_response_take(rs, 200, HTTP_CT_PROMETHEUS, body, len);
-    } else if (pl->health && !strcmp(rq->path, "/healthz")) {
-        http_response_set(rs, 200, HTTP_CT_TEXT, "ok\n", 3);
-    } else if (pl->health && !strcmp(rq->path, "/readyz")) {
-        if (controller_synced(c))
-            http_response_set(rs, 200, HTTP_CT_TEXT, "ok\n", 3);
-        else
-            http_response_set(rs, 503, HTTP_CT_TEXT, "informer caches not synced yet\n", 31);
-    } else {
-        http_response_set(rs, 404, HTTP_CT_TEXT, "not found\n", 10);
-    }
-}
-
-static int addr_on(const char *a) { return a && *a && strcmp(a, "0") != 0; }
-
-static int start_http(struct controller *c, struct op_status *st) {
-    struct http_listener_opts l[2];
-    size_t n = 0;
-    memset(l, 0, sizeof(l));
-    c->http_port[0] = c->http_port[1] = -1;
-    int same = addr_on(c->metrics_addr) && addr_on(c->health_addr) &&
-               !strcmp(c->metrics_addr, c->health_addr);
-    int idx[2] = {-1, -1};
-    if (addr_on(c->metrics_addr)) {
-        c->probe_uds[n] = (struct probe_listener){c, 1, same};
-        l[n] = (struct http_listener_opts){.name = "metrics", .bind_address = c->metrics_addr,
-                                           .max_body = 4096, .handler = serve,
-                                           .ud = &c->probe_uds[n]};
-        idx[0] = (int)n;
-        if (same)
-            idx[1] = (int)n;
-        n++;
-    }
-    if (addr_on(c->health_addr) && !same) {
-        c->probe_uds[n] = (struct probe_listener){c, 0, 1};
-        l[n] = (struct http_listener_opts){.name = "health", .bind_address = c->health_addr,
-                                           .max_body = 4096, .handler = serve,
-                                           .ud = &c->probe_uds[n]};
-        idx[1] = (int)n;
-        n++;
-    }
-    if (!n)
-        return 0;
-    struct http_server_opts so = {.name = "probes", .listeners = l, .n_listeners = n};
-    c->http = http_server_start(&so, st);
-    if (!c->http)
-        return st && st->code ? st->code : OP_EIO;
-    for (int i = 0; i < 2; i++)
-        c->http_port[i] = idx[i] >= 0 ? http_server_port(c->http, (size_t)idx[i]) : -1;
-    return 0;
 }
 
 void ctrl_tune_memory(void) { mallopt(M_ARENA_MAX, 2); }
@@ -698,8 +623,6 @@ struct controller *controller_new(const struct controller_opts *opts, struct op_
     c->leader_ns = opts->leader_ns ? xstrdup(opts->leader_ns) : NULL;
     c->leader_id = xstrdup(opts->leader_id ? opts->leader_id : CTRL_DEFAULT_LEASE_ID);
     c->identity = opts->identity ? xstrdup(opts->identity) : leader_make_identity();
-    c->metrics_addr = opts->metrics_addr ? xstrdup(opts->metrics_addr) : NULL;
-    c->health_addr = opts->health_addr ? xstrdup(opts->health_addr) : NULL;
     if (c->o.concurrency <= 0)
         c->o.concurrency = CTRL_DEFAULT_CONCURRENCY;
     c->caches.models = store_new();
@@ -742,7 +665,7 @@ int controller_start(struct controller *c, struct op_status *st) {
     if (pthread_create(&c->maint, NULL, maint_main, c) != 0)
         return op_fail(st, OP_EIO, "cannot start the maintenance thread");
     c->maint_running = 1;
-    return start_http(c, st);
+    return 0;
 }
 
 int controller_synced(struct controller *c) {
@@ -835,10 +758,6 @@ int controller_stop(struct controller *c, int64_t deadline_ms) {
         stuck |= timed_join(c->maint, end);
     for (size_t i = 0; i < c->n_informers; i++)
         stuck |= informer_join(c->informers[i].inf, end);
-    if (c->http) {
-        http_server_stop(c->http);
-        c->http = NULL;
-    }
     if (stuck)
         log_warn("controller", "some threads did not stop in time; exiting anyway");
     return stuck ? -1 : 0;
@@ -868,8 +787,6 @@ void controller_free(struct controller *c) {
     free(c->leader_ns);
     free(c->leader_id);
     free(c->identity);
-    free(c->metrics_addr);
-    free(c->health_addr);
     pthread_cond_destroy(&c->gate);
     pthread_cond_destroy(&c->maint_wake);
     pthread_mutex_destroy(&c->mu);
@@ -880,7 +797,3 @@ struct ctrl_caches *controller_caches(struct controller *c) { return &c->caches;
 struct ctrl_metrics *controller_metrics(struct controller *c) { return &c->metrics; }
 int controller_is_leader(struct controller *c) { return atomic_load(&c->leading); }
 size_t controller_queue_len(struct controller *c) { return workqueue_len(c->queue); }
-
-int controller_http_port(struct controller *c, int which) {
-    return which == 0 || which == 1 ? c->http_port[which] : -1;
-}

@@ -3,13 +3,12 @@
  *
  * Threads: one per informer (each with its own kube client), `concurrency`
  * workers (each with its own client), the leader-election thread, a maintenance
- * thread (API discovery every 30 s, full resync every 10 min), and the HTTP
- * server's thread. Informers run on every replica (followers keep their caches
- * warm); workers reconcile only while this replica leads.
+ * thread (API discovery every 30 s, full resync every 10 min). Informers run on
+ * every replica (followers keep their caches warm); workers reconcile only while
+ * this replica leads. The /metrics /healthz /readyz server is probes.h.
  *
  * Lifecycle:
- *   controller_new -> controller_start (CRDs, discovery, informers, probes; does not
- *   block) -> controller_synced() polls -> controller_start_workers -> ... ->
+ *   controller_new -> controller_start (CRDs, discovery, informers; does not block) -> controller_synced() polls -> controller_start_workers -> ... ->
  *   controller_stop(deadline) -> controller_free (only when stop joined everything). */
 #ifndef OP_CONTROLLER_CONTROLLER_H
 #define OP_CONTROLLER_CONTROLLER_H
@@ -25,8 +24,6 @@
 
 #define CTRL_DEFAULT_CONCURRENCY 2
 #define CTRL_DEFAULT_LEASE_ID "tracing-operator.tracemodel.dev"
-#define CTRL_DEFAULT_METRICS_ADDR ":8080"
-#define CTRL_DEFAULT_HEALTH_ADDR ":8081"
 #define CTRL_RESYNC_MS (10 * 60 * 1000)
 #define CTRL_DISCOVERY_MS (30 * 1000)
 #define CTRL_MAX_NAMESPACES 64
@@ -43,11 +40,10 @@ struct controller_opts {
     const char *leader_ns;                   /* Lease namespace; NULL = the client's */
     const char *leader_id;                   /* Lease name; NULL = CTRL_DEFAULT_LEASE_ID */
     const char *identity;                    /* NULL = "<hostname>_<random>" */
-    const char *metrics_addr;                /* NULL, "" or "0" = no metrics listener */
-    const char *health_addr;                 /* NULL, "" or "0" = no probe listener */
     int install_crds;                        /* apply the embedded CRDs at start */
     int64_t resync_ms;                       /* 0 = CTRL_RESYNC_MS */
     int64_t discovery_ms;                    /* 0 = CTRL_DISCOVERY_MS */
+    int watch_timeout_s;                     /* 0 = 5..10 min, random per watch */
     const struct op_clock *clock;            /* NULL = op_clock_system */
     render_fn render;                        /* NULL = render_model */
     /* The network under every client; NULL = kube_transport_curl_new(kube). Tests
@@ -60,8 +56,8 @@ struct controller;
 
 /* Copies opts. NULL with st filled when opts are unusable. */
 struct controller *controller_new(const struct controller_opts *opts, struct op_status *st);
-/* Installs CRDs (when asked), discovers APIs, starts informers, the maintenance
- * thread and the HTTP listeners. Does not wait for caches. 0 or OP_E* (st filled). */
+/* Installs CRDs (when asked), discovers APIs, starts informers and the maintenance
+ * thread. Does not wait for caches. 0 or OP_E* (st filled). */
 int controller_start(struct controller *c, struct op_status *st);
 /* 1 once every informer delivered its first list. */
 int controller_synced(struct controller *c);
@@ -77,8 +73,8 @@ struct ctrl_caches *controller_caches(struct controller *c);   /* borrowed */
 struct ctrl_metrics *controller_metrics(struct controller *c); /* borrowed */
 int controller_is_leader(struct controller *c);
 size_t controller_queue_len(struct controller *c);
-/* The bound port of the metrics (0) or health (1) listener, or -1 (tests with ":0"). */
-int controller_http_port(struct controller *c, int which);
+/* Queue depth and cache sizes, for /metrics. */
+void controller_gauges(struct controller *c, struct ctrl_gauges *g);
 
 /* Process-wide memory tuning for a long-running, many-threaded, small-heap process:
  * at most two malloc arenas (glibc gives every thread its own otherwise, each

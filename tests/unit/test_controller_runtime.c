@@ -1,0 +1,172 @@
+/* test_controller_runtime.c - the whole controller over the fake transport: it lists
+ * and watches every kind (children by label selector only), waits for its caches,
+ * wins the Lease, reconciles the one TracingModel it finds (real renderer), and on
+ * stop ends its watches, releases the Lease and joins every thread quickly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "controller/clock.h"
+#include "controller/controller.h"
+#include "fake_transport.h"
+#include "kube/client.h"
+#include "testutil.h"
+
+#define SEL "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtracing-operator"
+#define EMPTY_LIST "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1\"}," \
+                   "\"items\":[]}"
+#define LEASE "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+
+static struct kube_transport *fake_factory(void *ud, struct op_status *st) {
+    (void)st;
+    return fake_transport_base(ud);
+}
+
+/* An informer's list (with body) and its watch, which idles until stopped. */
+static void expect_informer(struct fake_transport *f, const char *base, int selected,
+                            const char *list_body) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s?%s%slimit=500", base, selected ? SEL : "",
+             selected ? "&" : "");
+    fake_respond(fake_expect(f, "GET", path), 200, list_body);
+    snprintf(path, sizeof(path),
+             "%s?watch=true&%s%sresourceVersion=1&allowWatchBookmarks=true&timeoutSeconds=30",
+             base, selected ? SEL : "", selected ? "&" : "");
+    struct fake_exchange *w = fake_expect(f, "GET", path);
+    fake_respond_status(w, 200);
+    fake_respond_hold(w, 30000);
+}
+
+static void wait_until(int (*cond)(void *), void *arg, int ms) {
+    for (int i = 0; i < ms / 5 && !cond(arg); i++) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int synced(void *c) { return controller_synced(c); }
+static int all_done(void *f) { return fake_transport_check(f, NULL, 0) == 0; }
+
+static void runs_leads_reconciles_and_stops(void **state) {
+    (void)state;
+    log_set_level(LOG_ERROR);
+    struct fake_transport *f = fake_transport_new();
+    fake_transport_set_unordered(f, 1);
+    struct fake_exchange *disc = fake_expect(f, "GET", "/apis");
+    fake_respond(disc, 200,
+                 "{\"kind\":\"APIGroupList\",\"groups\":[{\"name\":\"apps\",\"versions\":"
+                 "[{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}]}]}");
+    fake_expect_any_times(disc);
+
+    char *model = tu_read_file("tests/fixtures/controller/model.json", NULL);
+    char *models = xasprintf("{\"kind\":\"TracingModelList\",\"apiVersion\":"
+                             "\"tracemodel.dev/v1alpha1\",\"metadata\":{\"resourceVersion\":\"1\"},"
+                             "\"items\":[%s]}",
+                             model);
+    expect_informer(f, "/apis/tracemodel.dev/v1alpha1/tracingmodels", 0, models);
+    expect_informer(f, "/apis/tracemodel.dev/v1alpha1/instrumentations", 0, EMPTY_LIST);
+    expect_informer(f, "/api/v1/namespaces", 0, EMPTY_LIST);
+    const char *children[] = {"/api/v1/configmaps", "/api/v1/services", "/api/v1/serviceaccounts",
+                              "/api/v1/persistentvolumeclaims", "/apis/apps/v1/deployments",
+                              "/apis/apps/v1/daemonsets", "/apis/apps/v1/statefulsets",
+                              "/apis/batch/v1/cronjobs",
+                              "/apis/rbac.authorization.k8s.io/v1/roles",
+                              "/apis/rbac.authorization.k8s.io/v1/rolebindings"};
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+        expect_informer(f, children[i], 1, EMPTY_LIST);
+
+    /* the Lease: absent, created, renewed, released */
+    fake_respond(fake_expect(f, "GET", LEASE "/tracing-operator.tracemodel.dev"), 404,
+                 "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+                 "\"reason\":\"NotFound\",\"code\":404}");
+    const char *lease = "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
+                        "\"metadata\":{\"name\":\"tracing-operator.tracemodel.dev\",\"namespace\":"
+                        "\"default\",\"resourceVersion\":\"5\"},\"spec\":{\"holderIdentity\":"
+                        "\"replica-1\",\"leaseDurationSeconds\":15,\"leaseTransitions\":0}}";
+    struct fake_exchange *create = fake_expect(f, "POST", LEASE);
+    fake_expect_body_contains(create, "application/json", "\"holderIdentity\":\"replica-1\"");
+    fake_respond(create, 201, lease);
+    struct fake_exchange *renew_get = fake_expect(f, "GET", LEASE "/tracing-operator.tracemodel.dev");
+    fake_respond(renew_get, 200, lease);
+    fake_expect_any_times(renew_get);
+    struct fake_exchange *put = fake_expect(f, "PUT", LEASE "/tracing-operator.tracemodel.dev");
+    fake_respond(put, 200, lease);
+    fake_expect_any_times(put);
+
+    /* the model's children (otlp backend) and its status */
+    const char *applies[] = {
+        "/api/v1/namespaces/ns/serviceaccounts/m-collector",
+        "/api/v1/namespaces/ns/configmaps/m-collector",
+        "/api/v1/namespaces/ns/services/m-collector",
+        "/apis/apps/v1/namespaces/ns/deployments/m-collector",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char p[256];
+        snprintf(p, sizeof(p), "%s?fieldManager=tracing-operator&force=true", applies[i]);
+        struct fake_exchange *x = fake_expect(f, "PATCH", p);
+        fake_expect_body_contains(x, "application/apply-patch+yaml", "\"uid\":\"uid-m\"");
+        fake_respond(x, 200, "{}");
+    }
+    struct fake_exchange *stx = fake_expect(
+        f, "PATCH", "/apis/tracemodel.dev/v1alpha1/namespaces/ns/tracingmodels/m/status");
+    fake_expect_body_contains(stx, "application/merge-patch+json", "\"observedGeneration\":2");
+    fake_respond(stx, 200, "{}");
+
+    struct kube_config cfg;
+    kube_config_init(&cfg);
+    struct controller_opts o = {
+        .kube = &cfg,
+        .leader_elect = 1,
+        .identity = "replica-1",
+        .watch_timeout_s = 30,
+        .new_transport = fake_factory,
+        .transport_ud = f,
+    };
+    struct op_status st = {0};
+    struct controller *c = controller_new(&o, &st);
+    assert_non_null(c);
+    assert_int_equal(controller_start(c, &st), 0);
+    wait_until(synced, c, 5000);
+    assert_true(controller_synced(c));
+    assert_int_equal(controller_start_workers(c, &st), 0);
+    wait_until(all_done, f, 5000);
+    char why[4096] = "";
+    if (fake_transport_check(f, why, sizeof(why)) != 0)
+        fail_msg("%s", why);
+    assert_true(controller_is_leader(c));
+    struct ctrl_gauges g;
+    controller_gauges(c, &g);
+    assert_int_equal(g.models, 1);
+
+    int64_t t0 = op_now_ms(&op_clock_system);
+    assert_int_equal(controller_stop(c, 3000), 0);
+    assert_true(op_now_ms(&op_clock_system) - t0 < 3000);
+    assert_false(controller_is_leader(c));
+    /* the last request released the Lease */
+    const struct fake_request *last = fake_request_at(f, fake_request_count(f) - 1);
+    assert_string_equal(last->method, "PUT");
+    assert_non_null(strstr(last->body, "\"holderIdentity\":\"\""));
+    unsigned long ok = atomic_load(&controller_metrics(c)->reconciles[RK_MODEL][RO_SUCCESS]);
+    assert_true(ok >= 1);
+    controller_free(c);
+    kube_config_free(&cfg);
+    fake_transport_free(f);
+    free(model);
+    free(models);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(runs_leads_reconciles_and_stops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
