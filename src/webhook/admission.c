@@ -305,7 +305,9 @@ static void handle_mutate(const json_t *req, const struct admission_ctx *ctx,
         failed |= add_instrumentations(ctx, ns, insts);
         const char *k;
         json_t *v;
-        json_object_foreach(nss, k, v) failed |= add_instrumentations(ctx, k, insts);
+        json_object_foreach(nss, k, v) {
+            failed |= add_instrumentations(ctx, k, insts);
+        }
         json_decref(nss);
         size_t i;
         json_t *o;

@@ -338,7 +338,9 @@ static char *attrs_join(const json_t *attrs, const char *user_value) {
     const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)attrs, k, v) keys[i++] = k;
+    json_object_foreach((json_t *)attrs, k, v) {
+        keys[i++] = k;
+    }
     qsort(keys, n, sizeof(*keys), cmp_str);
     struct strbuf b;
     strbuf_init(&b, 0);
@@ -432,7 +434,9 @@ static json_t *resource_attrs(const struct mctx *m, const struct plan *p, const 
     const json_t *user = json_object_get(json_object_get(spec, "resource"), "attributes");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)user, k, v) attr_set_user(attrs, k, json_string_value(v));
+    json_object_foreach((json_t *)user, k, v) {
+        attr_set_user(attrs, k, json_string_value(v));
+    }
     int uids = json_is_true(json_object_get(json_object_get(spec, "resource"),
                                             "addK8sUIDAttributes"));
     attr_set_user(attrs, "k8s.namespace.name", m->ns);
@@ -854,7 +858,9 @@ static void list_ops(json_t *ops, const char *base, const json_t *orig, const js
     char *dash = xasprintf("%s/-", base);
     size_t i;
     json_t *v;
-    json_array_foreach(add, i, v) jp_add(ops, dash, json_deep_copy(v));
+    json_array_foreach(add, i, v) {
+        jp_add(ops, dash, json_deep_copy(v));
+    }
     free(dash);
 }
 
@@ -1359,8 +1365,10 @@ static int check_pod(const struct mctx *m, char *why, size_t n) {
             return snprintf(why, n, "spec.containers[%zu].env/volumeMounts is not a list", i), -1;
         size_t j;
         json_t *e;
-        json_array_foreach(env, j, e) if (!json_is_object(e) || !str_at(e, "name"))
-            return snprintf(why, n, "spec.containers[%zu].env[%zu] has no name", i, j), -1;
+        json_array_foreach(env, j, e) {
+            if (!json_is_object(e) || !str_at(e, "name"))
+                return snprintf(why, n, "spec.containers[%zu].env[%zu] has no name", i, j), -1;
+        }
     }
     static const char *const lists[] = {"volumes", "initContainers"};
     for (int l = 0; l < 2; l++) {
@@ -1517,7 +1525,9 @@ static void assemble(struct mctx *m, struct mutate_result *out) {
     json_array_extend(patch, m->cops);
     size_t i;
     json_t *c;
-    json_array_foreach(m->extra, i, c) jp_add(patch, "/spec/containers/-", json_deep_copy(c));
+    json_array_foreach(m->extra, i, c) {
+        jp_add(patch, "/spec/containers/-", json_deep_copy(c));
+    }
     if (m->share_pid)
         jp_add(patch, "/spec/shareProcessNamespace", json_true());
     out->decision = MUTATE_INJECTED;
