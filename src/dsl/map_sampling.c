@@ -144,20 +144,29 @@ static json_t *map_rule(struct mctx *m, const struct dsl_value *it, int with_pri
     double r = 1.0;
     long long pr = 0;
     int ok = 1;
+    size_t old;
     if (!name) {
         mx_error(m, it->pos, "a rule needs a name");
         ok = 0;
-    } else if (mx_str(m, name, &nm) != 0) {
-        ok = 0;
+    } else {
+        old = mx_push(m, "name");
+        ok &= mx_str(m, name, &nm) == 0;
+        mx_pop(m, old);
     }
     if (!cond) {
         mx_error(m, it->pos, "a rule needs a condition (use \"*\" for every trace)");
         ok = 0;
     }
-    if (rate && mx_rate(m, rate, &r) != 0)
-        ok = 0;
-    if (prio && with_priority && mx_int(m, prio, 0, &pr) != 0)
-        ok = 0;
+    if (rate) {
+        old = mx_push(m, "rate");
+        ok &= mx_rate(m, rate, &r) == 0;
+        mx_pop(m, old);
+    }
+    if (prio && with_priority) {
+        old = mx_push(m, "priority");
+        ok &= mx_int(m, prio, 0, &pr) == 0;
+        mx_pop(m, old);
+    }
     for (size_t k = 0; k < it->n; k++) {
         const char *key = it->members[k].key;
         if (strcmp(key, "name") && strcmp(key, "condition") && strcmp(key, "rate") &&
@@ -167,7 +176,7 @@ static json_t *map_rule(struct mctx *m, const struct dsl_value *it, int with_pri
     if (!ok)
         return NULL;
     char *text = NULL;
-    size_t old = mx_push(m, "condition");
+    old = mx_push(m, "condition");
     int rc = check_condition(m, cond, nm, r, &text);
     mx_pop(m, old);
     if (rc != 0)

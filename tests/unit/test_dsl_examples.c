@@ -13,6 +13,7 @@
 #include "dsl/dsl.h"
 #include "model/instrumentation.h"
 #include "model/model.h"
+#include "base/err.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/yamljson.h"
@@ -157,6 +158,39 @@ static void examples_cover_every_block_kind(void **state) {
     }
 }
 
+/* Broken inputs (tests/fixtures/dsl/NAME.tdsl) give the diagnostics a user sees,
+ * recorded in tests/golden/dsl/errors/NAME.diag with the compile result. */
+static void error_fixtures_match_golden(void **state) {
+    char **names;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", tu_path("tests/fixtures/dsl"));
+    size_t n = list_dir(dir, "", ".tdsl", &names);
+    assert_true(n >= 7);
+    for (size_t i = 0; i < n; i++) {
+        char rel[512], golden[512];
+        snprintf(rel, sizeof(rel), "tests/fixtures/dsl/%s", names[i]);
+        snprintf(golden, sizeof(golden), "tests/golden/dsl/errors/%.*s.diag",
+                 (int)(strlen(names[i]) - 5), names[i]);
+        size_t len;
+        char *text = tu_read_file(rel, &len);
+        struct dsl_source src = {names[i], text, len};
+        struct diag d;
+        diag_init(&d);
+        json_t *docs = NULL;
+        int rc = dsl_compile(&src, 1, NULL, &docs, &d);
+        struct strbuf msgs;
+        strbuf_init(&msgs, 0);
+        dsl_format_diags(&src, 1, &d, &msgs);
+        strbuf_printf(&msgs, "result: %s\n", rc == 0 ? "compiled" : op_errname(rc));
+        tu_assert_golden(msgs.buf, golden);
+        strbuf_free(&msgs);
+        json_decref(docs);
+        diag_done(&d);
+        free(text);
+    }
+    free_list(names, n);
+}
+
 /* ---- the seed document ---- */
 
 static void seed_blocks_compile(void **state) {
@@ -256,6 +290,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(examples_match_golden),
         cmocka_unit_test(examples_cover_every_block_kind),
+        cmocka_unit_test(error_fixtures_match_golden),
         cmocka_unit_test(seed_blocks_compile),
         cmocka_unit_test(seed_blocks_compile_together),
     };
