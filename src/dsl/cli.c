@@ -5,6 +5,7 @@
 #include "dsl/ast.h"
 #include "base/err.h"
 #include "base/strbuf.h"
+#include "base/units.h"
 #include "base/xalloc.h"
 #include "base/yamljson.h"
 
@@ -117,6 +118,11 @@ int dsl_cli_run(int argc, char **argv, FILE *out, FILE *err) {
             usage(err);
             return 2;
         }
+    }
+    if (opt.ns && !is_dns_label(opt.ns)) {
+        fprintf(err, "tracing-operator compile: --namespace \"%s\" is not a valid namespace "
+                "(lower-case letters, digits and '-', at most 63)\n", opt.ns);
+        return 2;
     }
     size_t n = (size_t)(argc - optind);
     if (n == 0) {

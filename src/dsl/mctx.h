@@ -63,12 +63,12 @@ int mx_bool(struct mctx *m, const struct dsl_value *v, int *out);
 int mx_duration(struct mctx *m, const struct dsl_value *v, const char **out, int64_t *ms);
 /* A size ("10GB", 10Gi): *k8s is a Kubernetes quantity (10G, 10Gi) in buf. */
 int mx_size(struct mctx *m, const struct dsl_value *v, char *k8s, size_t n, double *bytes);
-/* An array of strings (a single string counts as a list of one): new ref. */
+/* An array of strings (a single string counts as a list of one): *out is a new ref. */
 int mx_str_list(struct mctx *m, const struct dsl_value *v, json_t **out);
 /* Requires an object (reports "expected an object"). */
 int mx_obj(struct mctx *m, const struct dsl_value *v);
 int mx_arr(struct mctx *m, const struct dsl_value *v);
-/* A JSON number for v: integer when written as one, else real. */
+/* New ref: a JSON number for v, integer when written as one, else real. */
 json_t *mx_number_json(const struct dsl_value *v);
 
 /* ---- key tables ---- */
@@ -104,8 +104,8 @@ void mx_spec_union(struct mctx *m, const char *path, const char *key, const json
                    struct dsl_pos pos);
 /* Records that fullpath ("spec.services[1].samplingRate") came from pos. */
 void mx_prov(struct mctx *m, const char *fullpath, struct dsl_pos pos);
-/* The service object named name in spec.services (created at pos when absent);
- * *ret_path gets "spec.services[i]" (caller frees). */
+/* Borrowed: the service object named name in spec.services (created at pos when
+ * absent); *ret_path gets "spec.services[i]" (caller frees). */
 json_t *mx_service(struct mctx *m, const char *name, struct dsl_pos pos, char **ret_path);
 /* Adds {percentile, threshold} to spec.analysis.latency (one per percentile). */
 void mx_latency(struct mctx *m, double percentile, const char *threshold, struct dsl_pos pos);

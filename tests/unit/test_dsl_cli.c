@@ -84,6 +84,11 @@ static void usage_and_exit_codes(void **state) {
     assert_non_null(strstr(r.err, "-o takes yaml or json, not \"xml\""));
     run_done(&r);
 
+    run(&r, "--namespace", "Bad_NS", "x.tdsl", NULL);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "\"Bad_NS\" is not a valid namespace"));
+    run_done(&r);
+
     run(&r, "--bogus", "x.tdsl", NULL);
     assert_int_equal(r.rc, 2);
     run_done(&r);
