@@ -59,8 +59,8 @@ json_t *tu_load(const char *relpath) {
 void tu_assert_json_equal(const json_t *want, const json_t *got, const char *what) {
     if (want && got && json_equal(want, got))
         return;
-    char *w = want ? json_dumps(want, JSON_INDENT(2) | JSON_SORT_KEYS) : strdup("(null)");
-    char *g = got ? json_dumps(got, JSON_INDENT(2) | JSON_SORT_KEYS) : strdup("(null)");
+    char *w = want ? json_dumps(want, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("(null)");
+    char *g = got ? json_dumps(got, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("(null)");
     print_error("%s differs\n--- want\n%s\n--- got\n%s\n", what ? what : "JSON", w, g);
     free(w);
     free(g);
