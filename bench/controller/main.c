@@ -13,6 +13,8 @@
  * RSS is VmHWM of the controller process; about 10 MiB of it is shared-library text
  * (libcrypto, libc, libcurl...) mapped from the page cache, the rest its own heap.
  * Usage: bench_controller [models] (default 1000). Exit 1 when a target is missed.
+ *        bench_controller --serve N: only the fake API server with N models; prints
+ *        its port (for trying `tracing-operator run` by hand without a cluster).
  * BENCH_DEBUG=1 prints the controller's memory at cache sync and malloc_stats(). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -861,6 +863,17 @@ int main(int argc, char **argv) {
         xalloc_init();
         ctrl_tune_memory();
         return controller_child(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    }
+    if (argc == 3 && !strcmp(argv[1], "--serve")) {   /* the fake API server alone */
+        xalloc_init();
+        signal(SIGPIPE, SIG_IGN);
+        if (server_start() != 0)
+            return 2;
+        seed(atoi(argv[2]));
+        printf("%d\n", S.port);
+        fflush(stdout);
+        for (;;)
+            pause();
     }
     self_path = "/proc/self/exe";
     int models = argc > 1 ? atoi(argv[1]) : 1000;

@@ -60,6 +60,7 @@ struct feed {
     const struct watched_kind *wk;
     char api_version[96];            /* "apps/v1" */
     char ns[256];                    /* the informer's namespace, "" = all */
+    char field_selector[300];        /* Namespace informers of --namespace: metadata.name=NS */
     unsigned mark;                   /* of the relist in progress */
 };
 
@@ -334,6 +335,8 @@ static void h_end(void *ud) {
                              on_owner_gone, f->c);
         return;
     }
+    if (f->kind == FEED_NAMESPACE && f->field_selector[0])
+        return;   /* one named Namespace: a deletion arrives as a watch event */
     store_replace_end(feed_store(f), f->mark, ns, on_store_removed, f);
 }
 
@@ -351,12 +354,16 @@ static int add_informer(struct controller *c, enum feed_kind kind, const struct 
     f->wk = wk;
     snprintf(f->api_version, sizeof(f->api_version), "%s%s%s", wk->group, *wk->group ? "/" : "",
              wk->version);
-    snprintf(f->ns, sizeof(f->ns), "%s", ns ? ns : "");
+    snprintf(f->ns, sizeof(f->ns), "%s", kind == FEED_NAMESPACE ? "" : ns ? ns : "");
+    if (kind == FEED_NAMESPACE && ns)
+        snprintf(f->field_selector, sizeof(f->field_selector), "metadata.name=%s", ns);
     struct informer_cfg ic = {
         .name = wk->resource,
         .api_version = f->api_version,
         .kind = wk->kind,
-        .ref = {.group = wk->group, .version = wk->version, .resource = wk->resource, .ns = ns},
+        .ref = {.group = wk->group, .version = wk->version, .resource = wk->resource,
+                .ns = kind == FEED_NAMESPACE ? NULL : ns},
+        .field_selector = f->field_selector[0] ? f->field_selector : NULL,
         .label_selector = kind == FEED_CHILD ? CHILD_SELECTOR : NULL,
         .watch_timeout_s = c->o.watch_timeout_s,
         .handler = {h_begin, h_upsert, h_remove, h_end, f},
@@ -381,10 +388,12 @@ static const struct watched_kind inst_kind = {"tracemodel.dev", "v1alpha1", "Ins
                                               "instrumentations", 0};
 static const struct watched_kind ns_kind = {"", "v1", "Namespace", "namespaces", 0};
 
-/* One informer per namespace (or one for all) of wk. */
+/* One informer per namespace (or one for all) of wk. Namespaces themselves: with
+ * --namespace, one informer per named Namespace (a field selector), so a
+ * namespace-scoped operator needs no cluster-wide list permission. */
 static int add_informers(struct controller *c, enum feed_kind kind, const struct watched_kind *wk,
                          struct op_status *st) {
-    if (!c->o.n_namespaces || kind == FEED_NAMESPACE)
+    if (!c->o.n_namespaces)
         return add_informer(c, kind, wk, NULL, st);
     for (size_t i = 0; i < c->o.n_namespaces; i++) {
         int rc = add_informer(c, kind, wk, c->namespaces[i], st);
@@ -674,7 +683,8 @@ int controller_synced(struct controller *c) {
     int models = 1, insts = 1;
     for (size_t i = 0; i < c->n_informers; i++) {
         int s = informer_synced(c->informers[i].inf);
-        all &= s;
+        if (c->informers[i].store_kind != FEED_NAMESPACE)   /* webhook only: never gates */
+            all &= s;
         if (c->informers[i].store_kind == FEED_MODEL)
             models &= s;
         if (c->informers[i].store_kind == FEED_INST)

@@ -106,7 +106,8 @@ static int streamed_item(void *ud, json_t *item) {
 }
 
 static int do_list(struct informer *inf) {
-    struct kube_list_opts lo = {.label_selector = inf->cfg.label_selector};
+    struct kube_list_opts lo = {.label_selector = inf->cfg.label_selector,
+                                .field_selector = inf->cfg.field_selector};
     struct op_status st = {0};
     json_t *list = NULL;
     const struct informer_handler *h = &inf->cfg.handler;
@@ -175,6 +176,7 @@ static int do_watch(struct informer *inf) {
         timeout = 300 + (int)(op_rand01(inf->clock) * 300);
     struct kube_watch_opts wo = {
         .label_selector = inf->cfg.label_selector,
+        .field_selector = inf->cfg.field_selector,
         .resource_version = rv,
         .timeout_seconds = timeout,
         .stop = &inf->stop,

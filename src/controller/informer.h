@@ -40,6 +40,7 @@ struct informer_cfg {
     struct kube_ref ref;              /* the collection; ref.ns NULL = every namespace.
                                        * Strings must outlive the informer. */
     const char *label_selector;       /* NULL = none */
+    const char *field_selector;       /* NULL = none (e.g. "metadata.name=x") */
     int watch_timeout_s;              /* server-side watch timeout; 0 = 300..600 s random */
     struct informer_handler handler;
     const struct op_clock *clock;     /* NULL = op_clock_system */
