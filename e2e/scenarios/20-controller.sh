@@ -13,7 +13,7 @@ e2e_wait 60 kubectl get crd tracingmodels.tracemodel.dev || { e2e_fail "--instal
 kubectl wait --for=condition=Established --timeout=60s crd/tracingmodels.tracemodel.dev >/dev/null
 
 for ex in examples/*.yaml; do
-  ns=$(sed -n 's/^  namespace: //p' "$ex" | head -1); name=$(sed -n 's/^  name: //p' "$ex" | head -1)
+  ns=$(sed -n "s/^  namespace: //p" "$ex" | head -1); ns=${ns:-default}; name=$(sed -n 's/^  name: //p' "$ex" | head -1)
   kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -f "$ex" >/dev/null
   # every object `render` prints must exist (optional integrations without CRDs are skipped)
@@ -40,7 +40,7 @@ done
 
 # The minimal example: edit, no-op, delete a child, delete the model.
 ex=examples/minimal-otlp.yaml
-ns=$(sed -n 's/^  namespace: //p' "$ex" | head -1); name=$(sed -n 's/^  name: //p' "$ex" | head -1)
+ns=$(sed -n "s/^  namespace: //p" "$ex" | head -1); ns=${ns:-default}; name=$(sed -n 's/^  name: //p' "$ex" | head -1)
 snapshot() { kubectl get -n "$ns" configmap,service,serviceaccount,deployment -l "tracemodel.dev/model=$name" \
   -o jsonpath='{range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}' | sort; }
 sleep 3

@@ -9,7 +9,7 @@ if [ -z "${E2E_LOCAL:-}" ]; then echo "SKIPPED: needs the local control plane (K
 trap 'e2e_stop_operator R' EXIT
 e2e_start_operator R
 kubectl create namespace restart --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-sed 's/^  namespace: .*/  namespace: restart/' examples/minimal-otlp.yaml | kubectl apply -f - >/dev/null
+kubectl apply -n restart -f examples/minimal-otlp.yaml >/dev/null
 name=$(sed -n 's/^  name: //p' examples/minimal-otlp.yaml | head -1)
 e2e_wait 60 kubectl get -n restart configmap "$name-collector" || { e2e_fail "model not reconciled before the restart"; exit 1; }
 

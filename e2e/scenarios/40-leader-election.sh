@@ -16,7 +16,7 @@ leader=L1; other=L2
 case "$holder" in *"$OP_L2_PID"*) leader=L2; other=L1;; esac
 
 kubectl create namespace leader --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-sed 's/^  namespace: .*/  namespace: leader/' examples/minimal-otlp.yaml | kubectl apply -f - >/dev/null
+kubectl apply -n leader -f examples/minimal-otlp.yaml >/dev/null
 name=$(sed -n 's/^  name: //p' examples/minimal-otlp.yaml | head -1)
 e2e_wait 60 kubectl get -n leader configmap "$name-collector" || { e2e_fail "the leader did not reconcile"; exit 1; }
 sleep 3

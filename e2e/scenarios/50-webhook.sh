@@ -14,7 +14,7 @@ e2e_wait 60 kubectl get crd instrumentations.tracemodel.dev
 kubectl wait --for=condition=Established --timeout=60s crd/instrumentations.tracemodel.dev >/dev/null
 
 kubectl create namespace apps --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-sed 's/^  namespace: .*/  namespace: apps/' examples/minimal-otlp.yaml | kubectl apply -f - >/dev/null
+kubectl apply -n apps -f examples/minimal-otlp.yaml >/dev/null
 model=$(sed -n 's/^  name: //p' examples/minimal-otlp.yaml | head -1)
 kubectl apply -f - >/dev/null <<Y
 apiVersion: tracemodel.dev/v1alpha1

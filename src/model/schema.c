@@ -138,7 +138,8 @@ static const struct tm_field collector_fields[] = {
 
 /* ---- backend ---- */
 static const struct tm_field otlp_secret_fields[] = {
-    STRF("name", TF_REQUIRED | TF_NAME), STRF("key", TF_REQUIRED | TF_NONEMPTY), END,
+    STRF("name", TF_REQUIRED | TF_NAME), STRF("key", TF_REQUIRED | TF_NONEMPTY),
+    STRF("header", TF_NONEMPTY), END,
 };
 static const struct tm_field otlp_fields[] = {
     STR("endpoint"),
