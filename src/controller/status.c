@@ -201,8 +201,34 @@ int status_equal(const json_t *a, const json_t *b) {
     return eq;
 }
 
+/* The status fields this operator writes; others (e.g. an Instrumentation's
+ * uninstrumentedPods) belong to other writers and are neither compared nor removed. */
+static const char *const owned_keys[] = {"observedGeneration", "conditions", "endpoints",
+                                         "children", "capacity", "tracingModel"};
+#define N_OWNED (sizeof(owned_keys) / sizeof(owned_keys[0]))
+
+int status_key_owned(const char *key) {
+    for (size_t i = 0; i < N_OWNED; i++)
+        if (!strcmp(owned_keys[i], key))
+            return 1;
+    return 0;
+}
+
+/* new ref: the owned fields of a status, without lastTransitionTime. */
+static json_t *owned_projection(const json_t *status) {
+    json_t *p = json_object();
+    for (size_t i = 0; i < N_OWNED; i++) {
+        json_t *v = json_object_get(status, owned_keys[i]);
+        if (v)
+            json_object_set(p, owned_keys[i], v);
+    }
+    json_t *c = without_times(p);
+    json_decref(p);
+    return c;
+}
+
 void status_digest(const json_t *status, char out[65]) {
-    json_t *c = without_times(status);
+    json_t *c = owned_projection(status);
     char *s = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
     free(s);
@@ -234,16 +260,21 @@ void status_slim(json_t *obj) {
     json_t *keys = json_array();
     const char *key;
     json_t *v;
-    json_object_foreach(st, key, v) json_array_append_new(keys, json_string(key));
+    json_object_foreach(st, key, v) {
+        if (status_key_owned(key))
+            json_array_append_new(keys, json_string(key));
+    }
     json_object_set_new(slim, STATUS_KEYS_KEY, keys);
     json_object_set_new(obj, "status", slim);
 }
 
 int status_same(const json_t *live, const json_t *computed) {
+    char have[65], want[65];
     const char *d = json_string_value(json_object_get(live, STATUS_DIGEST_KEY));
-    if (!d)
-        return status_equal(live, computed);
-    char want[65];
+    if (!d) {
+        status_digest(live, have);
+        d = have;
+    }
     status_digest(computed, want);
     return !strcmp(d, want);
 }
@@ -255,7 +286,10 @@ json_t *status_live_keys(const json_t *live) {
     json_t *out = json_array();
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)live, k, v) json_array_append_new(out, json_string(k));
+    json_object_foreach((json_t *)live, k, v) {
+        if (status_key_owned(k))
+            json_array_append_new(out, json_string(k));
+    }
     return out;
 }
 
@@ -331,22 +365,31 @@ json_t *tinst_status_compute(const struct tinst_status_input *in) {
     json_t *conds = json_array();
     char *conflict = in->invalid ? NULL : conflicts_message(in->inst, in->peers);
     char *msg = NULL;
+    const char *reason = NULL, *why = NULL;
     if (in->invalid) {
-        json_array_append_new(conds, status_condition(old, "Ready", 0, "InvalidSpec", in->invalid,
-                                                      gen, in->now_wall));
+        reason = "InvalidSpec";
+        why = in->invalid;
     } else if (in->model_ref && !in->model_found) {
         msg = xasprintf("TracingModel %s does not exist; pods get no exporter settings from it",
                         in->model_ref);
-        json_array_append_new(conds, status_condition(old, "Ready", 0, "TracingModelNotFound",
-                                                      msg, gen, in->now_wall));
+        reason = "TracingModelNotFound";
+        why = msg;
     } else if (conflict) {
-        json_array_append_new(conds, status_condition(old, "Ready", 0, "Conflict", conflict, gen,
+        reason = "Conflict";
+        why = conflict;
+    }
+    if (reason) {
+        json_array_append_new(conds, status_condition(old, "Ready", 0, reason, why, gen,
+                                                      in->now_wall));
+        json_array_append_new(conds, status_condition(old, "Degraded", 1, reason, why, gen,
                                                       in->now_wall));
     } else {
         json_array_append_new(conds, status_condition(old, "Ready", 1, "Valid",
                                                       in->model_ref ? "follows its TracingModel"
                                                                     : "valid",
                                                       gen, in->now_wall));
+        json_array_append_new(conds, status_condition(old, "Degraded", 0, "AsExpected", "", gen,
+                                                      in->now_wall));
     }
     if (conflict)
         json_array_append_new(conds, status_condition(old, "Conflict", 1, "LanguageClaimedTwice",
@@ -357,12 +400,6 @@ json_t *tinst_status_compute(const struct tinst_status_input *in) {
     json_object_set_new(st, "observedGeneration", json_integer((json_int_t)gen));
     if (in->model_ref)
         json_object_set_new(st, "tracingModel", json_string(in->model_ref));
-    json_t *langs = json_array();
-    unsigned mask = tinst_claims(in->inst);
-    for (int l = 0; l < TINST_LANG_COUNT; l++)
-        if (mask & (1u << l))
-            json_array_append_new(langs, json_string(tinst_lang_name((enum tinst_lang)l)));
-    json_object_set_new(st, "languages", langs);
     json_object_set_new(st, "conditions", conds);
     return st;
 }

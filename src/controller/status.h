@@ -12,10 +12,12 @@
  *   children[]     {apiVersion, kind, name, namespace, ready, replicas: "1/2" for workloads}
  *   capacity       the renderer's estimate
  * Instrumentation status:
- *   observedGeneration, tracingModel ("ns/name" it follows, when any), languages[]
- *   it claims, conditions Ready (reasons Valid, InvalidSpec, TracingModelNotFound,
+ *   observedGeneration, tracingModel ("ns/name" it follows, when any), conditions
+ *   Ready and Degraded (reasons Valid/AsExpected, InvalidSpec, TracingModelNotFound,
  *   Conflict) and Conflict (True while another Instrumentation in the namespace
- *   claims one of the same languages). */
+ *   claims one of the same languages).
+ * Only the fields above are this operator's: others in a live status (e.g. an
+ * Instrumentation's uninstrumentedPods) are never compared, overwritten or removed. */
 #ifndef OP_CONTROLLER_STATUS_H
 #define OP_CONTROLLER_STATUS_H
 #include <jansson.h>
@@ -59,19 +61,21 @@ int status_equal(const json_t *a, const json_t *b);
 
 /* The informer caches keep a compact stand-in of each object's status: the
  * conditions' type, status, reason and lastTransitionTime (what the next status
- * needs), the digest of the whole status (SHA-256 of its canonical JSON without
- * lastTransitionTime) and its top-level keys. A TracingModel's status with nine
+ * needs), the digest of the operator's fields (SHA-256 of their canonical JSON
+ * without lastTransitionTime) and which of them are present. A TracingModel's status with nine
  * children is ~3 KB of JSON, ~30 KB in jansson; the stand-in is a tenth of that. */
 #define STATUS_DIGEST_KEY "tracemodel.dev/digest"
 #define STATUS_KEYS_KEY "tracemodel.dev/keys"
 
+/* Is key one of the status fields this operator writes? */
+int status_key_owned(const char *key);
 /* Replaces obj["status"] (when an object) by its stand-in, in place. */
 void status_slim(json_t *obj);
-/* Hex digest of a full status (65 bytes). */
+/* Hex digest of a status' owned fields (65 bytes). */
 void status_digest(const json_t *status, char out[65]);
 /* Is the computed status the same as the live one (full or stand-in)? */
 int status_same(const json_t *live, const json_t *computed);
-/* new ref: the top-level keys of the live status (full or stand-in), as strings. */
+/* new ref: the owned top-level keys of the live status (full or stand-in). */
 json_t *status_live_keys(const json_t *live);
 
 /* Builds a condition, keeping lastTransitionTime from old_conditions (borrowed

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/embed.h"
 #include "base/log.h"
+#include "base/yamljson.h"
 #include "base/xalloc.h"
 #include "controller/clock.h"
 #include "controller/controller.h"
@@ -164,9 +166,61 @@ static void runs_leads_reconciles_and_stops(void **state) {
     free(models);
 }
 
+static void install_crds_applies_every_embedded_crd(void **state) {
+    (void)state;
+    struct fake_transport *f = fake_transport_new();
+    size_t n = 0;
+    for (const struct op_embedded_file *e = op_embedded_crds; e->name; e++) {
+        json_t *docs = yaml_load_all(e->data, e->len, NULL);
+        assert_non_null(docs);
+        size_t i;
+        json_t *doc;
+        json_array_foreach(docs, i, doc) {
+            const char *name = json_string_value(json_object_get(json_object_get(doc, "metadata"),
+                                                                 "name"));
+            assert_non_null(name);
+            char path[256];
+            snprintf(path, sizeof(path),
+                     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s"
+                     "?fieldManager=tracing-operator&force=true",
+                     name);
+            struct fake_exchange *x = fake_expect(f, "PATCH", path);
+            fake_expect_body_contains(x, "application/apply-patch+yaml",
+                                      "\"kind\":\"CustomResourceDefinition\"");
+            fake_respond(x, 200, "{}");
+            n++;
+        }
+        json_decref(docs);
+    }
+    assert_true(n >= 2);   /* TracingModel and Instrumentation */
+    struct kube_config cfg;
+    kube_config_init(&cfg);
+    struct kube_client *c = kube_client_new_with_transport(&cfg, fake_transport_base(f), NULL);
+    struct op_status st = {0};
+    assert_int_equal(ctrl_install_crds(c, &st), 0);
+    fake_transport_assert_done(f);
+    /* a refusal stops the installation and says why */
+    struct fake_transport *g = fake_transport_new();
+    fake_transport_set_unordered(g, 1);
+    for (size_t i = 0; i < n; i++)
+        fake_respond(fake_expect(g, "PATCH", fake_request_at(f, i)->path), 403,
+                     "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+                     "\"reason\":\"Forbidden\",\"code\":403,\"message\":\"no CRD rights\"}");
+    struct kube_client *d = kube_client_new_with_transport(&cfg, fake_transport_base(g), NULL);
+    assert_int_equal(ctrl_install_crds(d, &st), OP_EFORBIDDEN);
+    assert_non_null(strstr(st.msg, "no CRD rights"));
+    assert_int_equal(fake_request_count(g), 1);
+    kube_client_free(c);
+    kube_client_free(d);
+    kube_config_free(&cfg);
+    fake_transport_free(f);
+    fake_transport_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_leads_reconciles_and_stops),
+        cmocka_unit_test(install_crds_applies_every_embedded_crd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
