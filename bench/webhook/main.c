@@ -27,7 +27,11 @@
  *       allowed=true (the pod webhook never blocks). --check status only wants
  *       HTTP 200 (a static baseline). Prints one JSON summary on stdout with
  *       overall percentiles and one entry per --interval seconds. Exit 1 when a
- *       valid request failed. */
+ *       valid request failed.
+ *
+ *   bench_webhook inproc --body FILE [--iterations 20000] [--model FILE]
+ *       admission_handle() in a loop without the server (same cluster), next to
+ *       a plain json_loadb + json_dumps of the body: the cost of one answer. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -63,6 +67,13 @@
 static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CPU time of the calling thread (what it cost, whatever the machine's load). */
+static int64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -351,6 +362,72 @@ static int cmd_serve(int argc, char **argv) {
            atomic_load(&c.invalid), n ? (double)tot / (double)n : 0.0,
            atomic_load(&c.handle_us_max));
     fflush(stdout);
+    cluster_done(&c);
+    return 0;
+}
+
+/* ======================= inproc ======================= */
+
+/* admission_handle() alone, no server: where the time of one request goes. */
+static int cmd_inproc(int argc, char **argv) {
+    const char *model = "examples/minimal-otlp.yaml", *body_path = NULL;
+    long iters = 20000;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--model"))
+            model = arg_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--body"))
+            body_path = arg_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--iterations"))
+            iters = atol(arg_value(argc, argv, &i));
+        else {
+            fprintf(stderr, "bench_webhook inproc: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!body_path || iters < 1) {
+        fprintf(stderr, "bench_webhook inproc: needs --body and --iterations >= 1\n");
+        return 2;
+    }
+    log_set_level(LOG_WARN);
+    struct cluster c;
+    size_t len = 0;
+    char *body = read_file(body_path, &len);
+    if (!body || cluster_init(&c, model)) {
+        free(body);
+        return 1;
+    }
+    struct admission_ctx ctx = {
+        .user = &c,
+        .get_namespace = cl_namespace,
+        .list_instrumentations = cl_instrumentations,
+        .get_tracingmodel = cl_model,
+    };
+    size_t out_len = 0;
+    int decision = -1;
+    int64_t t0 = now_ns(), c0 = cpu_ns();
+    for (long i = 0; i < iters; i++) {
+        struct admission_result r;
+        admission_handle(ADMISSION_PATH_MUTATE_POD, body, len, &ctx, &r);
+        out_len = r.len;
+        decision = (int)r.decision;
+        admission_result_free(&r);
+    }
+    int64_t t1 = now_ns(), c1 = cpu_ns();
+    for (long i = 0; i < iters; i++) {
+        json_t *j = json_loadb(body, len, 0, NULL);
+        char *d = json_dumps(j, JSON_COMPACT);
+        free(d);
+        json_decref(j);
+    }
+    int64_t t2 = now_ns(), c2 = cpu_ns();
+    double n = (double)iters;
+    printf("{\"iterations\":%ld,\"admission_handle_cpu_us\":%.1f,\"admission_handle_wall_us\":%.1f,"
+           "\"parse_and_dump_body_cpu_us\":%.1f,\"parse_and_dump_body_wall_us\":%.1f,"
+           "\"response_bytes\":%zu,\"decision\":\"%s\"}\n",
+           iters, (double)(c1 - c0) / 1e3 / n, (double)(t1 - t0) / 1e3 / n,
+           (double)(c2 - c1) / 1e3 / n, (double)(t2 - t1) / 1e3 / n, out_len,
+           mutate_decision_name((enum mutate_decision)decision));
+    free(body);
     cluster_done(&c);
     return 0;
 }
@@ -681,7 +758,7 @@ static int cmd_client(int argc, char **argv) {
     uint32_t warm_ms = (uint32_t)(warmup * 1000);
     struct agg all = {0}, *iv = xcalloc(n_int, sizeof(*iv));
     size_t *per_slot = xcalloc(n_int, sizeof(size_t)), n_all = 0;
-    unsigned long run_valid_err = 0;
+    unsigned long run_valid_err = 0, run_requests = 0;
     for (int i = 0; i < cfg.threads; i++)
         for (size_t k = 0; k < ws[i].n; k++) {
             const struct sample *s = &ws[i].samples[k];
@@ -689,6 +766,7 @@ static int cmd_client(int argc, char **argv) {
             per_slot[slot < n_int ? slot : n_int - 1]++;
             n_all += s->due_ms >= warm_ms;
             run_valid_err += !s->bad && s->outcome != OUT_OK;
+            run_requests++;
         }
     all.corr = xmalloc((n_all + 1) * sizeof(uint32_t));
     all.svc = xmalloc((n_all + 1) * sizeof(uint32_t));
@@ -735,6 +813,7 @@ static int cmd_client(int argc, char **argv) {
     json_object_set_new(out, "series", series);
     /* The verdict counts the whole run (warm-up included); the figures above skip it. */
     json_object_set_new(out, "valid_errors_whole_run", json_integer((json_int_t)run_valid_err));
+    json_object_set_new(out, "requests_whole_run", json_integer((json_int_t)run_requests));
     char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("%s\n", text);
     fflush(stdout);
@@ -757,11 +836,14 @@ int main(int argc, char **argv) {
         return cmd_serve(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "client"))
         return cmd_client(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "inproc"))
+        return cmd_inproc(argc, argv);
     fprintf(stderr, "usage: bench_webhook serve --certs-dir DIR [--bind H] [--port P] "
                     "[--model FILE]\n"
                     "       bench_webhook client --url URL --body FILE [--bad-body FILE "
                     "--bad-percent N] [--rate R] [--duration S] [--threads T] "
                     "[--cacert FILE] [--check admission|status] [--interval S] "
-                    "[--warmup S]\n");
+                    "[--warmup S]\n"
+                    "       bench_webhook inproc --body FILE [--iterations N] [--model FILE]\n");
     return 2;
 }

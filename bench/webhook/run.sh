@@ -10,7 +10,7 @@
 # Needs (Debian): apt-get install wrk nginx curl jq cmake. Installs nothing.
 # Usage: bench/webhook/run.sh      (about 2.5 minutes with the defaults)
 # Env: DURATION (s per wrk run, 20), PACED_DURATION (s per paced run, 30),
-#      RATE (1000), WRK_THREADS (2), WRK_CONNS (16), PACED_THREADS (4),
+#      RATE (1000), WRK_THREADS (2), WRK_CONNS (16), PACED_THREADS (16),
 #      NGINX_WORKERS (1: the webhook serves on one thread), BUILD_DIR,
 #      SKIP_BUILD=1, KEEP=1 (keep the work directory).
 # Output: the raw outputs in a work directory, the summary JSON on stdout.
@@ -23,7 +23,7 @@ PACED_DURATION=${PACED_DURATION:-30}
 RATE=${RATE:-1000}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-16}
-PACED_THREADS=${PACED_THREADS:-4}
+PACED_THREADS=${PACED_THREADS:-16}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 
 bw_need wrk nginx curl jq cmake base64
