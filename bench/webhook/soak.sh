@@ -41,13 +41,6 @@ PID=$BW_SERVER_PID
 LOAD_START=$(bw_load)
 bw_log "soak: ${SOAK_SECONDS}s at $RATE req/s ($BAD_PERCENT% malformed), sampling every ${SAMPLE_S}s; load $LOAD_START"
 
-"$BW_BIN" client --url "https://127.0.0.1:$BW_PORT/mutate-v1-pod" \
-    --cacert "$BW_WORK/certs/ca.crt" --body "$BW_BODY" --bad-body "$BW_BAD" \
-    --bad-percent "$BAD_PERCENT" --rate "$RATE" --duration "$SOAK_SECONDS" \
-    --threads "$PACED_THREADS" --interval 60 --warmup "$SAMPLE_S" --check admission \
-    >"$BW_WORK/client.json" 2>"$BW_WORK/client.err" &
-CLIENT_PID=$!
-
 CSV=$BW_WORK/soak.csv
 echo "t_s,rss_kib,fds,threads,load1" >"$CSV"
 START=$(date +%s.%N)
@@ -58,13 +51,19 @@ sample() {
     thr=$(awk '/^Threads:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0)
     echo "$t,$(bw_rss_kib "$PID"),$(bw_fds "$PID"),$thr,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
 }
-sample
+sample   # t=0: the idle server, before the load
+"$BW_BIN" client --url "https://127.0.0.1:$BW_PORT/mutate-v1-pod" \
+    --cacert "$BW_WORK/certs/ca.crt" --body "$BW_BODY" --bad-body "$BW_BAD" \
+    --bad-percent "$BAD_PERCENT" --rate "$RATE" --duration "$SOAK_SECONDS" \
+    --threads "$PACED_THREADS" --interval 60 --warmup "$SAMPLE_S" --check admission \
+    >"$BW_WORK/client.json" 2>"$BW_WORK/client.err" &
+CLIENT_PID=$!
 k=1
 while kill -0 "$CLIENT_PID" 2>/dev/null; do
     # sleep until the next multiple of SAMPLE_S since START
     next=$(awk -v s="$START" -v k="$k" -v p="$SAMPLE_S" -v n="$(date +%s.%N)" \
         'BEGIN {d = s + k * p - n; if (d < 0) d = 0; printf "%.3f", d}')
-    sleep "$next"
+    sleep "$next" & wait $!   # a signal to this script is handled at once
     k=$((k + 1))
     if kill -0 "$CLIENT_PID" 2>/dev/null; then sample; fi
     if ((k % 6 == 0)); then bw_log "t=$(tail -1 "$CSV")"; fi
