@@ -86,6 +86,7 @@ struct controller {
     atomic_int leading;
     atomic_int stopping;
     atomic_int workers_started;
+    atomic_int discovered;           /* API discovery worked at least once */
 
     struct informer_slot *informers;
     size_t n_informers, cap_informers;
@@ -378,8 +379,10 @@ static int add_informer(struct controller *c, enum feed_kind kind, const struct 
         c->informers = xrealloc(c->informers, c->cap_informers * sizeof(*c->informers));
     }
     c->informers[c->n_informers++] = (struct informer_slot){inf, f, (int)kind};
+    /* under the lock: controller_stop() either sees this informer or we see stopping */
+    int rc = atomic_load(&c->stopping) ? 0 : informer_start(inf);
     pthread_mutex_unlock(&c->mu);
-    return informer_start(inf);
+    return rc;
 }
 
 static const struct watched_kind model_kind = {"tracemodel.dev", "v1alpha1", "TracingModel",
@@ -466,13 +469,14 @@ static void *maint_main(void *arg) {
             break;
         int64_t now = op_now_ms(c->clock);
         pthread_mutex_unlock(&c->mu);
-        if (now >= next_disc) {
+        if (now >= next_disc || !atomic_load(&c->discovered)) {
             next_disc = now + discovery;
             struct op_status st = {0};
             if (kube_discover(c->maint_client, &st) < 0) {
                 log_warn("controller", "API discovery failed, will retry", "err",
                          op_errname(st.code), "detail", st.msg);
             } else {
+                atomic_store(&c->discovered, 1);
                 unsigned m = served_mask(c);
                 start_optional_informers(c);
                 if (m != mask) {
@@ -648,6 +652,7 @@ struct controller *controller_new(const struct controller_opts *opts, struct op_
     atomic_init(&c->leading, 0);
     atomic_init(&c->stopping, 0);
     atomic_init(&c->workers_started, 0);
+    atomic_init(&c->discovered, 0);
     return c;
 }
 
@@ -661,8 +666,10 @@ int controller_start(struct controller *c, struct op_status *st) {
         return rc;
     struct op_status dst = {0};
     if (kube_discover(c->maint_client, &dst) < 0)
-        log_warn("controller", "API discovery failed; optional integrations count as absent "
-                 "until it works", "err", op_errname(dst.code), "detail", dst.msg);
+        log_warn("controller", "API discovery failed, will retry before reconciling", "err",
+                 op_errname(dst.code), "detail", dst.msg);
+    else
+        atomic_store(&c->discovered, 1);
     if ((rc = add_informers(c, FEED_MODEL, &model_kind, st)) < 0 ||
         (rc = add_informers(c, FEED_INST, &inst_kind, st)) < 0 ||
         (rc = add_informers(c, FEED_NAMESPACE, &ns_kind, st)) < 0)
@@ -691,6 +698,8 @@ int controller_synced(struct controller *c) {
             insts &= s;
     }
     pthread_mutex_unlock(&c->mu);
+    /* without discovery every optional integration would look absent: wait for it */
+    all &= atomic_load(&c->discovered);
     if (models && !store_synced(c->caches.models))
         store_set_synced(c->caches.models, 1);
     if (insts && !store_synced(c->caches.instrumentations))
