@@ -117,7 +117,7 @@ int child_is_ready(const struct child *c) {
 
 struct rec {
     const char *av, *kind, *ns, *owner;   /* interned; owner may be NULL */
-    char *name;
+    const char *name;                     /* points into the record's map key */
     unsigned char hash[32];
     unsigned char hash_state;             /* 0 none, 1 hash[] valid, 2 not a SHA-256 hex */
     unsigned char deleting, workload;
@@ -214,14 +214,12 @@ static void rec_to_child(const struct rec *r, struct child *c) {
     c->observed_generation = r->observed_generation;
 }
 
-/* Fills r from c (strings interned, name copied). */
+/* Fills r from c (strings interned; the name is set by the caller). */
 static void rec_from_child(struct children *cc, const struct child *c, struct rec *r) {
     r->av = intern(cc, c->api_version);
     r->kind = intern(cc, c->kind);
     r->ns = intern(cc, c->ns);
     r->owner = intern(cc, c->owner);
-    free(r->name);
-    r->name = xstrdup(c->name);
     hash_pack(c->hash, r->hash, &r->hash_state);
     r->deleting = (unsigned char)c->deleting;
     r->workload = (unsigned char)c->workload;
@@ -261,13 +259,7 @@ static unsigned long long rv_number(const json_t *obj) {
     return v;
 }
 
-static void rec_free(void *p) {
-    struct rec *r = p;
-    if (!r)
-        return;
-    free(r->name);
-    free(r);
-}
+static void rec_free(void *p) { free(p); }
 
 static void owner_list_free(void *p) {
     struct owner_list *l = p;
@@ -377,12 +369,12 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
         if (ret_old_owner && r->owner)
             *ret_old_owner = xstrdup(r->owner);
         owner_del(cc, r);
-        free(r->name);
     } else {
         r = xmalloc(sizeof(*r));
         strmap_put(&cc->map, key, r);
     }
     *r = fresh;
+    r->name = strchr(strmap_key(&cc->map, key), '|') + 1 + strlen(c.ns) + 1;   /* "<i>|ns/name" */
     r->epoch = cc->epoch;
     r->rv = rv;
     owner_add(cc, r);
