@@ -64,7 +64,8 @@ static int run(const struct ctrl_flags *f, const struct ctrl_run_hooks *hooks) {
         log_error("run", "cannot start the controller", "err", op_errname(st.code), "detail",
                   st.msg);
         code = 1;
-    } else if (!(probes = ctrl_probes_start(c, f->metrics_addr, f->health_addr, &st)) &&
+    } else if (!(probes = ctrl_probes_start(c, f->metrics_addr, f->health_addr,
+                                            hooks ? &hooks->probes : NULL, &st)) &&
                (ctrl_probes_addr_on(f->metrics_addr) || ctrl_probes_addr_on(f->health_addr))) {
         log_error("run", "cannot serve /metrics and the probes", "err", op_errname(st.code),
                   "detail", st.msg);

@@ -46,6 +46,8 @@ struct ctrl_run_hooks {
     int (*start)(void *ud, struct controller *c);
     /* On shutdown, before the controller stops; must return within ~1 s. */
     void (*stop)(void *ud);
+    /* Optional: more /metrics lines and a readiness /readyz also requires. */
+    struct ctrl_probe_ext probes;
     void *ud;
 };
 

@@ -813,6 +813,7 @@ void controller_free(struct controller *c) {
 }
 
 struct ctrl_caches *controller_caches(struct controller *c) { return &c->caches; }
+const struct kube_config *controller_kube_config(struct controller *c) { return c->o.kube; }
 struct ctrl_metrics *controller_metrics(struct controller *c) { return &c->metrics; }
 int controller_is_leader(struct controller *c) { return atomic_load(&c->leading); }
 size_t controller_queue_len(struct controller *c) { return workqueue_len(c->queue); }

@@ -70,6 +70,8 @@ int controller_stop(struct controller *c, int64_t deadline_ms);
 void controller_free(struct controller *c);   /* NULL-safe; after a controller_stop that returned 0 */
 
 struct ctrl_caches *controller_caches(struct controller *c);   /* borrowed */
+/* The configuration the controller was made with (borrowed; opts.kube). */
+const struct kube_config *controller_kube_config(struct controller *c);
 struct ctrl_metrics *controller_metrics(struct controller *c); /* borrowed */
 int controller_is_leader(struct controller *c);
 size_t controller_queue_len(struct controller *c);

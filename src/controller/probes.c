@@ -12,6 +12,7 @@
 struct listener {
     struct controller *c;
     int metrics, health;
+    struct ctrl_probe_ext ext;
 };
 
 struct ctrl_probes {
@@ -32,23 +33,31 @@ static void serve(void *ud, const struct http_request *rq, struct http_response 
         struct ctrl_gauges g;
         controller_gauges(pl->c, &g);
         ctrl_metrics_format(controller_metrics(pl->c), &g, &b);
+        if (pl->ext.metrics)
+            pl->ext.metrics(pl->ext.ud, &b);
         size_t len = 0;
         char *body = strbuf_detach(&b, &len);
         http_response_take(rs, 200, HTTP_CT_PROMETHEUS, body, len);
     } else if (pl->health && !strcmp(rq->path, "/healthz")) {
         http_response_set(rs, 200, HTTP_CT_TEXT, "ok\n", 3);
     } else if (pl->health && !strcmp(rq->path, "/readyz")) {
-        if (controller_synced(pl->c))
-            http_response_set(rs, 200, HTTP_CT_TEXT, "ok\n", 3);
-        else
+        if (!controller_synced(pl->c))
             http_response_set(rs, 503, HTTP_CT_TEXT, "informer caches not synced yet\n", 31);
+        else if (pl->ext.ready && !pl->ext.ready(pl->ext.ud))
+            http_response_set(rs, 503, HTTP_CT_TEXT, "webhook not ready yet\n", 22);
+        else
+            http_response_set(rs, 200, HTTP_CT_TEXT, "ok\n", 3);
     } else {
         http_response_set(rs, 404, HTTP_CT_TEXT, "not found\n", 10);
     }
 }
 
 struct ctrl_probes *ctrl_probes_start(struct controller *c, const char *metrics_addr,
-                                      const char *health_addr, struct op_status *st) {
+                                      const char *health_addr, const struct ctrl_probe_ext *ext,
+                                      struct op_status *st) {
+    struct ctrl_probe_ext none = {NULL, NULL, NULL};
+    if (!ext)
+        ext = &none;
     int m = ctrl_probes_addr_on(metrics_addr), h = ctrl_probes_addr_on(health_addr);
     if (!m && !h)
         return NULL;
@@ -59,7 +68,7 @@ struct ctrl_probes *ctrl_probes_start(struct controller *c, const char *metrics_
     int idx[2] = {-1, -1};
     size_t n = 0;
     if (m) {
-        p->l[n] = (struct listener){c, 1, same};
+        p->l[n] = (struct listener){c, 1, same, *ext};
         lo[n] = (struct http_listener_opts){.name = "metrics", .bind_address = metrics_addr,
                                             .max_body = 4096, .handler = serve, .ud = &p->l[n]};
         idx[0] = (int)n;
@@ -68,7 +77,7 @@ struct ctrl_probes *ctrl_probes_start(struct controller *c, const char *metrics_
         n++;
     }
     if (h && !same) {
-        p->l[n] = (struct listener){c, 0, 1};
+        p->l[n] = (struct listener){c, 0, 1, *ext};
         lo[n] = (struct http_listener_opts){.name = "health", .bind_address = health_addr,
                                             .max_body = 4096, .handler = serve, .ud = &p->l[n]};
         idx[1] = (int)n;

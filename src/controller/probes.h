@@ -15,11 +15,22 @@
 
 struct controller;
 struct ctrl_probes;
+struct strbuf;
 
-/* An address NULL, "" or "0" turns that listener off. NULL on error (st filled),
- * or when both are off (then nothing to stop). */
+/* What other parts of `run` (the webhook) add: more /metrics lines, and a readiness
+ * of their own that /readyz also requires. Called on the server thread: quick,
+ * thread-safe, no API calls. Any member may be NULL. */
+struct ctrl_probe_ext {
+    void (*metrics)(void *ud, struct strbuf *out);
+    int (*ready)(void *ud);
+    void *ud;
+};
+
+/* An address NULL, "" or "0" turns that listener off. ext may be NULL. NULL on error
+ * (st filled), or when both are off (then nothing to stop). */
 struct ctrl_probes *ctrl_probes_start(struct controller *c, const char *metrics_addr,
-                                      const char *health_addr, struct op_status *st);
+                                      const char *health_addr, const struct ctrl_probe_ext *ext,
+                                      struct op_status *st);
 /* The port of the metrics (0) or health (1) listener, or -1. */
 int ctrl_probes_port(const struct ctrl_probes *p, int which);
 void ctrl_probes_stop(struct ctrl_probes *p);   /* NULL-safe */
