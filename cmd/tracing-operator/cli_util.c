@@ -51,3 +51,19 @@ void cli_print_diag(FILE *f, const char *prefix, const struct diag *d) {
     if (total > shown)
         fprintf(f, "%s: ... and %zu more\n", prefix, total - shown);
 }
+
+json_t *cli_flatten_lists(json_t *docs) {
+    json_t *out = json_array();
+    size_t i;
+    json_t *doc;
+    json_array_foreach(docs, i, doc) {
+        const char *kind = json_string_value(json_object_get(doc, "kind"));
+        json_t *items = json_object_get(doc, "items");
+        size_t kl = kind ? strlen(kind) : 0;
+        if (kind && kl >= 4 && !strcmp(kind + kl - 4, "List") && json_is_array(items))
+            json_array_extend(out, items);
+        else
+            json_array_append(out, doc);
+    }
+    return out;
+}

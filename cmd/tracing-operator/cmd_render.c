@@ -83,6 +83,9 @@ int cmd_render(int argc, char **argv) {
         fprintf(stderr, "%s: error: %s\n", file, st.msg);
         return 1;
     }
+    json_t *flat = cli_flatten_lists(docs);
+    json_decref(docs);
+    docs = flat;
 
     json_t *all = json_array();
     struct strbuf header;

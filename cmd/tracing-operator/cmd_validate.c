@@ -105,6 +105,9 @@ int cmd_validate(int argc, char **argv) {
             errors++;
             continue;
         }
+        json_t *flat = cli_flatten_lists(docs);
+        json_decref(docs);
+        docs = flat;
         if (json_array_size(docs) == 0) {
             printf("%s: error: no documents in the file\n", files[f]);
             errors++;

@@ -8,5 +8,4 @@ static int wip(const char *name) {
     return 2;
 }
 
-int cmd_compile(int argc, char **argv) { return wip("compile"); }
 int cmd_run(int argc, char **argv) { return wip("run"); }

@@ -103,5 +103,10 @@ head -c 4096 /dev/urandom > "$T/garbage.bin"
 out=$("$BIN" validate -f "$T/garbage.bin" 2>&1); rc=$?
 [ $rc -eq 1 ] && ok || bad "binary input: exit $rc: ${out:0:300}"
 
+# compile -o json prints a v1 List; validate and render read Lists back
+"$BIN" compile -o json examples/dsl/shop.tdsl > "$T/list.json" 2>/dev/null
+expect 0 "TracingModel shop/shop\): ok" -- "$BIN" validate -f "$T/list.json"
+expect 0 "^kind: Deployment" -- "$BIN" render -f "$T/list.json"
+
 echo "render_validate: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
