@@ -197,7 +197,8 @@ static int respond(int fd, int code, const char *body) {
     char head[256];
     size_t n = strlen(body);
     int h = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
                      code, n);
     return write_all(fd, head, (size_t)h) || write_all(fd, body, n) ? -1 : 0;
 }

@@ -675,7 +675,8 @@ int controller_start(struct controller *c, struct op_status *st) {
         (rc = add_informers(c, FEED_NAMESPACE, &ns_kind, st)) < 0)
         return rc;
     for (size_t i = 0; i < N_CHILD_KINDS; i++)
-        if (!child_kinds[i].optional && (rc = add_informers(c, FEED_CHILD, &child_kinds[i], st)) < 0)
+        if (!child_kinds[i].optional &&
+            (rc = add_informers(c, FEED_CHILD, &child_kinds[i], st)) < 0)
             return rc;
     start_optional_informers(c);
     if (pthread_create(&c->maint, NULL, maint_main, c) != 0)

@@ -8,7 +8,8 @@
  * this replica leads. The /metrics /healthz /readyz server is probes.h.
  *
  * Lifecycle:
- *   controller_new -> controller_start (CRDs, discovery, informers; does not block) -> controller_synced() polls -> controller_start_workers -> ... ->
+ *   controller_new -> controller_start (CRDs, discovery, informers; does not block)
+ *   -> controller_synced() polls -> controller_start_workers -> ... ->
  *   controller_stop(deadline) -> controller_free (only when stop joined everything). */
 #ifndef OP_CONTROLLER_CONTROLLER_H
 #define OP_CONTROLLER_CONTROLLER_H
@@ -67,7 +68,8 @@ int controller_start_workers(struct controller *c, struct op_status *st);
  * Lease, stops informers and servers. Returns 0 when every thread ended by
  * deadline_ms from now, -1 when some are still blocked (then do not free c: exit). */
 int controller_stop(struct controller *c, int64_t deadline_ms);
-void controller_free(struct controller *c);   /* NULL-safe; after a controller_stop that returned 0 */
+/* NULL-safe; only after a controller_stop() that returned 0. */
+void controller_free(struct controller *c);
 
 struct ctrl_caches *controller_caches(struct controller *c);   /* borrowed */
 /* The configuration the controller was made with (borrowed; opts.kube). */

@@ -24,8 +24,9 @@
 #include "testutil.h"
 
 #define SEL "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtracing-operator"
-#define EMPTY_LIST "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1\"}," \
-                   "\"items\":[]}"
+#define EMPTY_LIST                                                                         \
+    "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1\"},"        \
+    "\"items\":[]}"
 #define LEASE "/apis/coordination.k8s.io/v1/namespaces/default/leases"
 
 static struct kube_transport *fake_factory(void *ud, struct op_status *st) {
@@ -110,7 +111,8 @@ static void runs_leads_reconciles_and_stops(void **state) {
     struct fake_exchange *create = fake_expect(f, "POST", LEASE);
     fake_expect_body_contains(create, "application/json", "\"holderIdentity\":\"replica-1\"");
     fake_respond(create, 201, lease);
-    struct fake_exchange *renew_get = fake_expect(f, "GET", LEASE "/tracing-operator.tracemodel.dev");
+    struct fake_exchange *renew_get =
+        fake_expect(f, "GET", LEASE "/tracing-operator.tracemodel.dev");
     fake_respond(renew_get, 200, lease);
     fake_expect_any_times(renew_get);
     struct fake_exchange *put = fake_expect(f, "PUT", LEASE "/tracing-operator.tracemodel.dev");
