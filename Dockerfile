@@ -36,6 +36,8 @@ RUN apt-get update \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin nonroot
 COPY --from=build /src/build/tracing-operator /usr/local/bin/tracing-operator
+# libcurl pulls GnuTLS in through OpenLDAP; skipping its implicit init saves ~0.8 MiB RSS.
+ENV GNUTLS_NO_IMPLICIT_INIT=1
 USER 65532:65532
 EXPOSE 8080 8081 9443
 ENTRYPOINT ["/usr/local/bin/tracing-operator"]

@@ -523,8 +523,11 @@ int kube_watch(struct kube_client *c, const struct kube_ref *ref,
     } else if (rc == KUBE_TRANSPORT_STOPPED) {
         rc = KUBE_WATCH_STOPPED;         /* *stop seen by the transport */
     } else if (rc < 0) {
-        if (st && !strstr(st->msg, "watch"))
-            op_fail(st, rc, "watch %s: %.400s", r.resource, st->msg);
+        if (st && !strstr(st->msg, "watch")) {
+            char was[sizeof(st->msg)];
+            memcpy(was, st->msg, sizeof(was)); /* never format a buffer into itself */
+            op_fail(st, rc, "watch %s: %.400s", r.resource, was);
+        }
     } else if (http != 200) {
         rc = kube_status_decode(http, w.errbody.buf, w.errbody.len, st);
         if (rc == 0)

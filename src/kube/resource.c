@@ -14,6 +14,7 @@ static const struct kube_kind kind_table[] = {
     {"", "v1", "Event", "events", 1},
     {"", "v1", "Endpoints", "endpoints", 1},
     {"", "v1", "Namespace", "namespaces", 0},
+    {"", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", 1},
     /* apps, batch */
     {"apps", "v1", "Deployment", "deployments", 1},
     {"apps", "v1", "DaemonSet", "daemonsets", 1},
@@ -40,6 +41,7 @@ static const struct kube_kind kind_table[] = {
     /* optional integrations (present only when their CRDs are installed) */
     {"telemetry.istio.io", "v1", "Telemetry", "telemetries", 1},
     {"monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", 1},
+    {"monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", 1},
     {"jaegertracing.io", "v1", "Jaeger", "jaegers", 1},
     {"tempo.grafana.com", "v1alpha1", "TempoMonolithic", "tempomonolithics", 1},
     {"tempo.grafana.com", "v1alpha1", "TempoStack", "tempostacks", 1},
