@@ -507,16 +507,18 @@ static void queue_pop(struct webhook_runtime *r, struct queued_event *out) {
     r->q_len--;
 }
 
-/* Under lock: puts e back at the head (a retry). */
-static void queue_unpop(struct webhook_runtime *r, struct queued_event *e) {
-    if (r->q_len == r->h.queue_max) {   /* refilled meanwhile: drop the retry */
+/* Under lock: puts e back at the head (a retry); 0 when the queue filled up
+ * meanwhile (e is dropped and counted). */
+static int queue_unpop(struct webhook_runtime *r, struct queued_event *e) {
+    if (r->q_len == r->h.queue_max) {
         r->stats.events_dropped++;
         wrun_skip_free(&e->s);
-        return;
+        return 0;
     }
     r->q_head = (r->q_head + r->h.queue_max - 1) % r->h.queue_max;
     r->q[r->q_head] = *e;
     r->q_len++;
+    return 1;
 }
 
 void webhook_runtime_observe(void *ud, const char *path, const struct admission_result *res,
@@ -596,8 +598,8 @@ static void event_step(struct webhook_runtime *r) {
     pthread_mutex_lock(&r->lock);
     r->busy = 0;
     if (again) {
-        r->next_event = mono(r) + r->h.retry_min_ms * (1 << e.attempts);
-        queue_unpop(r, &e);
+        if (queue_unpop(r, &e))
+            r->next_event = mono(r) + r->h.retry_min_ms * (1 << e.attempts);
     } else {
         wrun_skip_free(&e.s);
     }
