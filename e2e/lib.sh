@@ -84,13 +84,16 @@ KC
       --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" --cert-dir="$D/kcm-certs" \
       >"$D/kcm.log" 2>&1 &
     echo $! >"$D/kcm.pid"
-    if e2e_wait 60 test "$(curl -sk --max-time 2 "https://127.0.0.1:$kcm_port/healthz")" = ok; then
+    if e2e_wait 60 e2e_url_is_ok "https://127.0.0.1:$kcm_port/healthz"; then
       export E2E_HAVE_KCM=1
     else
       e2e_log "kube-controller-manager did not become healthy (see $D/kcm.log); garbage-collection checks will be skipped"
     fi
   fi
 }
+
+# e2e_url_is_ok URL: the body is exactly "ok" (readyz lists "[+]... ok" lines while not ready).
+e2e_url_is_ok() { [ "$(curl -sk --max-time 2 "$1")" = ok ]; }
 
 e2e_apiserver_ready() {
   [ "$(curl -sk --max-time 2 -H "Authorization: Bearer $E2E_TOKEN" "https://127.0.0.1:$E2E_API_PORT/readyz")" = ok ]
@@ -164,5 +167,16 @@ e2e_stop_operator() {
   wait "$pid" 2>/dev/null || true
 }
 
-# e2e_jsonpath RESOURCE JSONPATH: prints a field (empty when absent).
-e2e_jsonpath() { kubectl get "$1" -o "jsonpath=$2" 2>/dev/null; }
+# e2e_jsonpath JSONPATH KUBECTL-GET-ARGS...: prints a field (empty when absent or on error).
+e2e_jsonpath() { local jp=$1; shift; kubectl get "$@" -o "jsonpath=$jp" 2>/dev/null || true; }
+
+# e2e_field_equals WANT JSONPATH ARGS...: for e2e_wait.
+e2e_field_equals() { local want=$1; shift; [ "$(e2e_jsonpath "$@")" = "$want" ]; }
+
+# e2e_generation_observed NS/NAME: status.observedGeneration == metadata.generation.
+e2e_generation_observed() {
+  local g o
+  g=$(e2e_jsonpath '{.metadata.generation}' -n "${1%/*}" tracingmodel "${1#*/}")
+  o=$(e2e_jsonpath '{.status.observedGeneration}' -n "${1%/*}" tracingmodel "${1#*/}")
+  [ -n "$g" ] && [ "$g" = "$o" ]
+}

@@ -25,15 +25,13 @@ for o in json.load(sys.stdin)["items"]:
     case "$api" in telemetry.istio.io/*|monitoring.coreos.com/*|jaegertracing.io/*|tempo.grafana.com/*) continue;; esac
     res="$kind.${api%/*}"; [ "$api" = v1 ] && res=$kind
     e2e_wait 60 kubectl get -n "$ons" "$res" "$oname" || { e2e_fail "$ex: $kind $ons/$oname was not created"; exit 1; }
-    owner=$(e2e_jsonpath "-n $ons $res/$oname" '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].controller}')
+    owner=$(e2e_jsonpath '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].controller}' -n "$ons" "$res" "$oname")
     if [ "$ons" = "$ns" ] && [ "$owner" != "TracingModel/$name/true" ]; then
       e2e_fail "$ex: $kind $ons/$oname has owner '$owner', want TracingModel/$name/true"; exit 1
     fi
   done <"$E2E_DIR/want-$name.txt"
-  e2e_wait 60 test "$(e2e_jsonpath "-n $ns tracingmodel/$name" '{.status.observedGeneration}')" = \
-                   "$(e2e_jsonpath "-n $ns tracingmodel/$name" '{.metadata.generation}')" \
-    || { e2e_fail "$ex: status.observedGeneration never caught up"; exit 1; }
-  ready=$(e2e_jsonpath "-n $ns tracingmodel/$name" '{.status.conditions[?(@.type=="Ready")].status}')
+  e2e_wait 60 e2e_generation_observed "$ns/$name" || { e2e_fail "$ex: status.observedGeneration never caught up"; exit 1; }
+  ready=$(e2e_jsonpath '{.status.conditions[?(@.type=="Ready")].status}' -n "$ns" tracingmodel "$name")
   [ -n "$ready" ] || { e2e_fail "$ex: no Ready condition in status"; exit 1; }
   e2e_log "$ex: $(wc -l <"$E2E_DIR/want-$name.txt") objects reconciled, Ready=$ready"
 done
