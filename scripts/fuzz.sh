@@ -55,9 +55,10 @@ fi
 declare -A build_failed=()
 if [ "${OP_FUZZ_NO_BUILD:-0}" != 1 ]; then
     echo "== fuzz: building ${#targets[@]} targets in $build"
+    mkdir -p "$build"
     if ! CC=clang cmake -S "$root" -B "$build" -DOP_FUZZ=ON -DOP_SANITIZE=address,undefined \
-        -DOP_UNIT_TESTS=OFF -DOP_BENCH=OFF -DOP_WERROR=ON >"$build.configure.log" 2>&1; then
-        cat "$build.configure.log" >&2
+        -DOP_UNIT_TESTS=OFF -DOP_BENCH=OFF -DOP_WERROR=ON >"$build/configure.log" 2>&1; then
+        cat "$build/configure.log" >&2
         echo "fuzz: 0 passed, ${#targets[@]} failed (configure)"
         exit 1
     fi

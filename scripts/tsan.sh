@@ -31,10 +31,11 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 
 echo "== tsan: building ${#tests[@]} tests with $CC -fsanitize=thread in $build"
+mkdir -p "$build"
 if ! CC=$CC cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DOP_SANITIZE=thread -DOP_BENCH=OFF -DOP_FUZZ=OFF -DOP_UNIT_TESTS=ON \
-    >"$build.configure.log" 2>&1; then
-    cat "$build.configure.log" >&2
+    >"$build/configure.log" 2>&1; then
+    cat "$build/configure.log" >&2
     echo "tsan: 0 passed, ${#tests[@]} failed (configure)"
     exit 1
 fi

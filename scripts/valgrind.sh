@@ -32,9 +32,10 @@ for f in tests/unit/test_*.c; do
 done
 
 echo "== valgrind: building ${#tests[@]} test binaries in $build (Debug, no sanitizers)"
+mkdir -p "$build"
 if ! cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DOP_SANITIZE= -DOP_BENCH=OFF \
-    -DOP_FUZZ=OFF -DOP_UNIT_TESTS=ON >"$build.configure.log" 2>&1; then
-    cat "$build.configure.log" >&2
+    -DOP_FUZZ=OFF -DOP_UNIT_TESTS=ON >"$build/configure.log" 2>&1; then
+    cat "$build/configure.log" >&2
     echo "valgrind: 0 passed, ${#tests[@]} failed (configure)"
     exit 1
 fi
