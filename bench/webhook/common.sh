@@ -78,6 +78,12 @@ bw_cleanup() {
 bw_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 bw_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 bw_load() { cut -d' ' -f1-3 /proc/loadavg; }
+# "<cpu_ms> <runq_wait_ms>" summed over the threads of a pid (/proc/PID/task/*/schedstat:
+# time on a CPU, time runnable but waiting for one). Threads that exited are not counted.
+bw_sched() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+        awk '{r += $1; w += $2} END {printf "%d %d\n", r / 1e6, w / 1e6}'
+}
 
 # A loopback TCP port nobody listens on.
 bw_free_port() {

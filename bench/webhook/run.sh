@@ -95,7 +95,9 @@ BODY=$BW_BODY wrk -t1 -c"$WRK_CONNS" -d2s -s "$BW_HERE/post.lua" "$NGINX_URL" >/
 W=$(wrk_run webhook post.lua "$WEBHOOK_URL" "$DURATION")
 N=$(wrk_run nginx post.lua "$NGINX_URL" "$DURATION")
 M=$(wrk_run webhook-mixed mixed.lua "$WEBHOOK_URL" $((DURATION / 2 > 0 ? DURATION / 2 : 1)))
+read -r CPU0 WAIT0 < <(bw_sched "$BW_SERVER_PID")
 PW=$(paced_run paced-webhook "$WEBHOOK_URL" admission)
+read -r CPU1 WAIT1 < <(bw_sched "$BW_SERVER_PID")
 PN=$(paced_run paced-nginx "$NGINX_URL" status)
 
 RSS_END=$(bw_rss_kib "$BW_SERVER_PID")
@@ -111,7 +113,8 @@ SUMMARY=$(jq -n \
     --argjson rss_start "$RSS_START" --argjson rss_end "$RSS_END" --argjson fds "$FDS_END" \
     --argjson bytes "$RESP_BYTES" --argjson req_bytes "$(stat -c %s "$BW_BODY")" \
     --arg wrk "-t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s" --argjson rate "$RATE" \
-    --argjson nginx_workers "$NGINX_WORKERS" --arg date "$(date -u +%FT%TZ)" '
+    --argjson nginx_workers "$NGINX_WORKERS" --arg date "$(date -u +%FT%TZ)" \
+    --argjson cpu_ms $((CPU1 - CPU0)) --argjson wait_ms $((WAIT1 - WAIT0)) '
   {
     date: $date, load_average_start: $load_start, load_average_end: $load_end,
     request_bytes: $req_bytes, response_bytes: $bytes, wrk: $wrk, nginx_workers: $nginx_workers,
@@ -125,7 +128,8 @@ SUMMARY=$(jq -n \
     paced_webhook: {rate: $rate, rps: $pw.rps, p50_ms: $pw.latency_corrected.p50_ms,
               p99_ms: $pw.latency_corrected.p99_ms, max_ms: $pw.latency_corrected.max_ms,
               service_p99_ms: $pw.latency_service.p99_ms, valid_errors: $pw.valid_errors_whole_run,
-              sent_late_over_1ms: $pw.sent_late_over_1ms},
+              sent_late_over_1ms: $pw.sent_late_over_1ms,
+              server_cpu_ms: $cpu_ms, server_runq_wait_ms: $wait_ms},
     paced_nginx: {rate: $rate, rps: $pn.rps, p50_ms: $pn.latency_corrected.p50_ms,
               p99_ms: $pn.latency_corrected.p99_ms, max_ms: $pn.latency_corrected.max_ms,
               service_p99_ms: $pn.latency_service.p99_ms, errors: $pn.valid_errors_whole_run},

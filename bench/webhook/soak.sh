@@ -42,14 +42,17 @@ LOAD_START=$(bw_load)
 bw_log "soak: ${SOAK_SECONDS}s at $RATE req/s ($BAD_PERCENT% malformed), sampling every ${SAMPLE_S}s; load $LOAD_START"
 
 CSV=$BW_WORK/soak.csv
-echo "t_s,rss_kib,fds,threads,load1" >"$CSV"
+echo "t_s,rss_kib,fds,threads,load1,cpu_ms,runq_wait_ms" >"$CSV"
 START=$(date +%s.%N)
 sample() {
     local t
     t=$(awk -v s="$START" -v n="$(date +%s.%N)" 'BEGIN {printf "%.0f", n - s}')
     local thr
     thr=$(awk '/^Threads:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0)
-    echo "$t,$(bw_rss_kib "$PID"),$(bw_fds "$PID"),$thr,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
+    local sch
+    sch=$(bw_sched "$PID")
+    echo "$t,$(bw_rss_kib "$PID"),$(bw_fds "$PID"),$thr,$(cut -d' ' -f1 /proc/loadavg),${sch/ /,}" \
+        >>"$CSV"
 }
 sample   # t=0: the idle server, before the load
 "$BW_BIN" client --url "https://127.0.0.1:$BW_PORT/mutate-v1-pod" \
@@ -80,7 +83,7 @@ EXIT_LINE=$(grep '"event":"exit"' "$BW_WORK/server.out" || echo '{}')
 # RSS windows: second window and last window of the loaded period.
 WIN=$(( SAMPLE_S > SOAK_SECONDS / 10 ? SAMPLE_S : SOAK_SECONDS / 10 ))
 RSS=$(awk -F, -v w="$WIN" -v T="$SOAK_SECONDS" 'NR > 1 {
-        n++; t[n] = $1; r[n] = $2; f[n] = $3
+        n++; t[n] = $1; r[n] = $2; f[n] = $3; c[n] = $6; q[n] = $7
     }
     END {
         # row 1: idle before the load; the last row: idle after it
@@ -100,6 +103,8 @@ RSS=$(awk -F, -v w="$WIN" -v T="$SOAK_SECONDS" 'NR > 1 {
         printf "\"window_s\":%d,\"window2_mean_kib\":%.0f,\"last_window_mean_kib\":%.0f,", w, m2, ml
         printf "\"growth_kib\":%.0f,\"growth_pct\":%.2f,\"idle_after_kib\":%d,", \
             ml - m2, m2 ? (ml - m2) * 100 / m2 : 0, r[n]
+        printf "\"server_cpu_ms\":%d,\"server_runq_wait_ms\":%d,\"loaded_s\":%d,", \
+            c[last] - c[1], q[last] - q[1], t[last] - t[1]
         printf "\"fds_idle_before\":%d,\"fds_first\":%d,\"fds_last\":%d,\"fds_max\":%d,", \
             f[1], f[2], f[last], fmax
         printf "\"fds_idle_after\":%d}", f[n]
