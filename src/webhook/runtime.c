@@ -75,7 +75,6 @@ struct webhook_runtime {
     int publish_pending;              /* a configuration was missing */
     int applied[2];                   /* manage: applied since start */
     int warned_missing[2];
-    char files_sha[65];
     int files_warned;
     unsigned seq;
 };
@@ -175,8 +174,11 @@ static void install_pair(struct webhook_runtime *r, struct certs_pair *p) {
     }
     struct op_status st = {0};
     pthread_mutex_lock(&r->srv_lock);
-    int rc = r->srv ? webhook_server_set_cert(r->srv, p->cert_pem, p->key_pem, &st)
-                    : op_fail(&st, OP_EINVALID, "the server is stopped");
+    if (!r->srv) {   /* stopping */
+        pthread_mutex_unlock(&r->srv_lock);
+        return;
+    }
+    int rc = webhook_server_set_cert(r->srv, p->cert_pem, p->key_pem, &st);
     pthread_mutex_unlock(&r->srv_lock);
     if (rc) {
         log_error(LOGGER, "cannot serve the webhook certificate", "error", st.msg);
@@ -443,19 +445,12 @@ static void round_files(struct webhook_runtime *r, int lead) {
     if (usable && started)
         set_served(r, cert);
     failed = !started;
-    if (started && lead) {
-        char sha[65];
-        char *both = xasprintf("%s|%s", ca ? ca : "", cert ? cert : "");
-        sha256_hex(both, strlen(both), sha);
-        free(both);
-        int changed = strcmp(sha, r->files_sha) != 0;
+    if (started && lead && (ca || r->manage)) {
         r->publish_pending = 0;
-        int rc = (ca || r->manage) ? publish_both(r, ca, r->manage ? NULL : cert, &st) : 0;
+        int rc = publish_both(r, ca, r->manage ? NULL : cert, &st);
         if (rc)
             log_warn(LOGGER, "cannot publish --cert-dir/ca.crt; retrying", "code",
                      op_errname(rc), "error", st.msg);
-        else if (changed)
-            memcpy(r->files_sha, sha, sizeof(sha));
         failed |= rc != 0 || r->publish_pending;
     }
     count_round(r, failed);
