@@ -54,6 +54,11 @@ struct webhook_runtime {
     atomic_int srv_port;
     atomic_llong served_not_after;    /* Unix seconds; 0 = nothing usable served */
 
+    /* ---- admission metrics (server thread adds, any thread reads) ---- */
+    atomic_ulong requests[WRUN_HOOKS][WRUN_RESULTS];
+    atomic_ulong dur_buckets[WRUN_DURATION_BUCKETS + 1];
+    atomic_ulong dur_count, dur_sum_us;
+
     /* ---- shared with the server thread and callers, under lock ---- */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -518,8 +523,15 @@ static int queue_unpop(struct webhook_runtime *r, struct queued_event *e) {
 
 void webhook_runtime_observe(void *ud, const char *path, const struct admission_result *res,
                              int64_t duration_us) {
-    (void)path;
     struct webhook_runtime *r = ud;
+    int hook = wrun_hook_of(path);
+    if (hook >= 0) {
+        int64_t us = duration_us > 0 ? duration_us : 0;
+        atomic_fetch_add(&r->requests[hook][wrun_result_of(hook, res)], 1);
+        atomic_fetch_add(&r->dur_buckets[wrun_duration_bucket(us)], 1);
+        atomic_fetch_add(&r->dur_count, 1);
+        atomic_fetch_add(&r->dur_sum_us, (unsigned long)us);
+    }
     if (r->on_admission)
         r->on_admission(r->on_admission_ud, res, duration_us);
     if (!wrun_wants_event(res))
@@ -863,6 +875,23 @@ void webhook_runtime_get_stats(struct webhook_runtime *r, struct webhook_runtime
     *s = r->stats;
     pthread_mutex_unlock(&r->lock);
     s->ready = webhook_runtime_ready(r);
+}
+
+void webhook_runtime_metrics(struct webhook_runtime *r, struct strbuf *out) {
+    if (!r || r->disabled)
+        return;
+    struct wrun_metrics m;
+    memset(&m, 0, sizeof(m));
+    for (int h = 0; h < WRUN_HOOKS; h++)
+        for (int i = 0; i < WRUN_RESULTS; i++)
+            m.requests[h][i] = atomic_load(&r->requests[h][i]);
+    for (size_t i = 0; i <= WRUN_DURATION_BUCKETS; i++)
+        m.buckets[i] = atomic_load(&r->dur_buckets[i]);
+    m.count = atomic_load(&r->dur_count);
+    m.sum_us = atomic_load(&r->dur_sum_us);
+    webhook_runtime_get_stats(r, &m.stats);
+    m.cert_not_after = atomic_load(&r->served_not_after);
+    wrun_metrics_format(&m, out);
 }
 
 void webhook_runtime_kick(struct webhook_runtime *r) {

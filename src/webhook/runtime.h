@@ -139,6 +139,14 @@ struct webhook_runtime_stats {
 /* Counters for /metrics (any thread). */
 void webhook_runtime_get_stats(struct webhook_runtime *r, struct webhook_runtime_stats *s);
 
+/* Appends the webhook's Prometheus metrics to out (any thread; NULL r appends
+ * nothing): tracing_operator_webhook_requests_total{webhook,result},
+ * ..._request_duration_seconds (histogram), ..._events_total{result},
+ * ..._certificate_checks_total{result}, ..._certificate_expiry_timestamp_seconds,
+ * ..._ready. */
+struct strbuf;
+void webhook_runtime_metrics(struct webhook_runtime *r, struct strbuf *out);
+
 /* Stops serving at once, then ends the runtime thread (it is waited for up to
  * ~2 s; a thread stuck in an API call is left behind and its memory not freed,
  * the process is exiting anyway). NULL is fine. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/strbuf.h"
 #include "webhook/runtime.h"
 
 struct kube_transport;
@@ -89,6 +90,35 @@ int wrun_dedup_check(struct wrun_dedup *d, const struct wrun_skip *s, int64_t no
  * intermediates) at now, any certificate of the bundle acting as a trust anchor
  * (as the API server's Go TLS does); else 0. */
 int wrun_bundle_trusts(const json_t *config, const char *served_chain_pem, time_t now);
+
+/* ---- metrics (pure formatting; runtime.c counts) --------------------------- */
+
+enum { WRUN_HOOK_PODS = 0, WRUN_HOOK_TRACINGMODELS, WRUN_HOOK_INSTRUMENTATIONS, WRUN_HOOKS };
+#define WRUN_RESULTS 6              /* pods: enum mutate_decision; validations: allowed, denied */
+#define WRUN_DURATION_BUCKETS 10    /* 100 us .. 1 s; +Inf implicit */
+
+struct wrun_metrics {
+    uint64_t requests[WRUN_HOOKS][WRUN_RESULTS];
+    uint64_t buckets[WRUN_DURATION_BUCKETS + 1];   /* per bucket (not cumulative), last +Inf */
+    uint64_t count, sum_us;
+    struct webhook_runtime_stats stats;
+    int64_t cert_not_after;         /* Unix seconds of the served certificate; 0 = none */
+};
+
+/* The webhook a request path belongs to, or -1 (unknown path: not counted). */
+int wrun_hook_of(const char *path);
+/* The result slot of r for that webhook. */
+int wrun_result_of(int hook, const struct admission_result *r);
+/* The duration bucket of us microseconds (WRUN_DURATION_BUCKETS = +Inf). */
+size_t wrun_duration_bucket(int64_t us);
+/* Appends the Prometheus text of m:
+ *   tracing_operator_webhook_requests_total{webhook,result}   counter
+ *   tracing_operator_webhook_request_duration_seconds         histogram
+ *   tracing_operator_webhook_events_total{result}             counter
+ *   tracing_operator_webhook_certificate_checks_total{result} counter
+ *   tracing_operator_webhook_certificate_expiry_timestamp_seconds  gauge
+ *   tracing_operator_webhook_ready                            gauge */
+void wrun_metrics_format(const struct wrun_metrics *m, struct strbuf *out);
 
 /* New ref: existing Secret with data (and type) replaced by built's and
  * metadata.resourceVersion from built; labels and annotations of the existing one

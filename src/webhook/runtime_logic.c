@@ -360,3 +360,95 @@ json_t *wrun_secret_merge(const json_t *existing, const json_t *built) {
     json_object_del(out, "stringData");
     return out;
 }
+
+/* ---- metrics --------------------------------------------------------------------- */
+
+static const int64_t BOUNDS_US[WRUN_DURATION_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000,
+};
+static const char *const HOOK_NAMES[WRUN_HOOKS] = {"pods", "tracingmodels", "instrumentations"};
+static const char *const VALIDATION_RESULTS[2] = {"allowed", "denied"};
+
+int wrun_hook_of(const char *path) {
+    if (!path)
+        return -1;
+    if (!strcmp(path, ADMISSION_PATH_MUTATE_POD))
+        return WRUN_HOOK_PODS;
+    if (!strcmp(path, ADMISSION_PATH_VALIDATE_TM))
+        return WRUN_HOOK_TRACINGMODELS;
+    if (!strcmp(path, ADMISSION_PATH_VALIDATE_TINST))
+        return WRUN_HOOK_INSTRUMENTATIONS;
+    return -1;
+}
+
+int wrun_result_of(int hook, const struct admission_result *r) {
+    if (hook != WRUN_HOOK_PODS)
+        return r->allowed ? 0 : 1;
+    int d = (int)r->decision;
+    return d >= 0 && d < WRUN_RESULTS ? d : (int)MUTATE_ERROR;
+}
+
+size_t wrun_duration_bucket(int64_t us) {
+    size_t i = 0;
+    while (i < WRUN_DURATION_BUCKETS && us > BOUNDS_US[i])
+        i++;
+    return i;
+}
+
+void wrun_metrics_format(const struct wrun_metrics *m, struct strbuf *out) {
+    strbuf_puts(out, "# HELP tracing_operator_webhook_requests_total Admission requests by "
+                     "webhook and result.\n# TYPE tracing_operator_webhook_requests_total "
+                     "counter\n");
+    for (int h = 0; h < WRUN_HOOKS; h++)
+        for (int i = 0; i < (h == WRUN_HOOK_PODS ? WRUN_RESULTS : 2); i++)
+            strbuf_printf(out,
+                          "tracing_operator_webhook_requests_total{webhook=\"%s\",result=\"%s\"} "
+                          "%llu\n", HOOK_NAMES[h],
+                          h == WRUN_HOOK_PODS ? mutate_decision_name((enum mutate_decision)i)
+                                              : VALIDATION_RESULTS[i],
+                          (unsigned long long)m->requests[h][i]);
+    strbuf_puts(out, "# HELP tracing_operator_webhook_request_duration_seconds Time to decide "
+                     "one admission.\n# TYPE tracing_operator_webhook_request_duration_seconds "
+                     "histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= WRUN_DURATION_BUCKETS; i++) {
+        cum += m->buckets[i];
+        if (i < WRUN_DURATION_BUCKETS)
+            strbuf_printf(out, "tracing_operator_webhook_request_duration_seconds_bucket"
+                               "{le=\"%g\"} %llu\n", (double)BOUNDS_US[i] / 1e6,
+                          (unsigned long long)cum);
+        else
+            strbuf_printf(out, "tracing_operator_webhook_request_duration_seconds_bucket"
+                               "{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    strbuf_printf(out, "tracing_operator_webhook_request_duration_seconds_sum %.6f\n"
+                       "tracing_operator_webhook_request_duration_seconds_count %llu\n",
+                  (double)m->sum_us / 1e6, (unsigned long long)m->count);
+    const struct webhook_runtime_stats *s = &m->stats;
+    strbuf_printf(out, "# HELP tracing_operator_webhook_events_total InjectionSkipped Events "
+                       "by outcome.\n# TYPE tracing_operator_webhook_events_total counter\n"
+                       "tracing_operator_webhook_events_total{result=\"sent\"} %llu\n"
+                       "tracing_operator_webhook_events_total{result=\"suppressed\"} %llu\n"
+                       "tracing_operator_webhook_events_total{result=\"dropped\"} %llu\n"
+                       "tracing_operator_webhook_events_total{result=\"failed\"} %llu\n",
+                  (unsigned long long)s->events_sent, (unsigned long long)s->events_suppressed,
+                  (unsigned long long)s->events_dropped, (unsigned long long)s->events_failed);
+    strbuf_printf(out, "# HELP tracing_operator_webhook_certificate_checks_total Certificate "
+                       "checks (self-signed Secret or --cert-dir) by result.\n"
+                       "# TYPE tracing_operator_webhook_certificate_checks_total counter\n"
+                       "tracing_operator_webhook_certificate_checks_total{result=\"success\"} "
+                       "%llu\n"
+                       "tracing_operator_webhook_certificate_checks_total{result=\"error\"} "
+                       "%llu\n",
+                  (unsigned long long)(s->cert_rounds - s->cert_errors),
+                  (unsigned long long)s->cert_errors);
+    strbuf_printf(out, "# HELP tracing_operator_webhook_certificate_expiry_timestamp_seconds "
+                       "When the served certificate expires (0: none served).\n"
+                       "# TYPE tracing_operator_webhook_certificate_expiry_timestamp_seconds "
+                       "gauge\ntracing_operator_webhook_certificate_expiry_timestamp_seconds "
+                       "%lld\n",
+                  (long long)m->cert_not_after);
+    strbuf_printf(out, "# HELP tracing_operator_webhook_ready 1 while the webhook serves a "
+                       "usable certificate.\n# TYPE tracing_operator_webhook_ready gauge\n"
+                       "tracing_operator_webhook_ready %d\n", s->ready);
+}

@@ -6,6 +6,8 @@
  * mode without ca.crt so Events are its only API calls. */
 #include "test_webhook_runtime_helpers.h"
 
+#include "base/strbuf.h"
+
 #define EVENTS_SHOP "/apis/events.k8s.io/v1/namespaces/shop/events"
 
 /* Starts the runtime; returns the CA of the served certificate (malloc'd). */
@@ -94,6 +96,22 @@ static void test_dedup_and_filters(void **state) {
     assert_int_equal(s.events_suppressed, 2);
     assert_int_equal(s.events_dropped, 0);
     assert_int_equal(atomic_load(&x->admissions), 8);   /* the metrics hook sees them all */
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    webhook_runtime_metrics(x->r, &b);
+    static const char *const want[] = {
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"skipped\"} 6\n",
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"disabled\"} 1\n",
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"injected\"} 1\n",
+        "tracing_operator_webhook_request_duration_seconds_bucket{le=\"0.00025\"} 8\n",
+        "tracing_operator_webhook_events_total{result=\"sent\"} 3\n",
+        "tracing_operator_webhook_events_total{result=\"suppressed\"} 2\n",
+        "tracing_operator_webhook_ready 1\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(b.buf, want[i]))
+            fail_msg("metrics lack %s\n%s", want[i], b.buf);
+    strbuf_free(&b);
 }
 
 static json_t *no_instrumentations(void *user, const char *ns, int *failed) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "testutil.h"
 #include "webhook/certs.h"
 #include "webhook/runtime_internal.h"
@@ -361,6 +362,80 @@ static void test_secret_merge(void **state) {
     json_decref(chart);
 }
 
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+static void test_metrics_slots(void **state) {
+    (void)state;
+    assert_int_equal(wrun_hook_of("/mutate-v1-pod"), WRUN_HOOK_PODS);
+    assert_int_equal(wrun_hook_of("/validate-tracingmodel"), WRUN_HOOK_TRACINGMODELS);
+    assert_int_equal(wrun_hook_of("/validate-instrumentation"), WRUN_HOOK_INSTRUMENTATIONS);
+    assert_int_equal(wrun_hook_of("/healthz"), -1);
+    assert_int_equal(wrun_hook_of(NULL), -1);
+    struct admission_result r = {.decision = MUTATE_SKIPPED, .allowed = 1};
+    assert_int_equal(wrun_result_of(WRUN_HOOK_PODS, &r), MUTATE_SKIPPED);
+    assert_int_equal(wrun_result_of(WRUN_HOOK_TRACINGMODELS, &r), 0);
+    r.allowed = 0;
+    assert_int_equal(wrun_result_of(WRUN_HOOK_INSTRUMENTATIONS, &r), 1);
+    r.decision = (enum mutate_decision)42;
+    assert_int_equal(wrun_result_of(WRUN_HOOK_PODS, &r), MUTATE_ERROR);
+    static const struct {
+        int64_t us;
+        size_t bucket;
+    } b[] = {{0, 0}, {100, 0}, {101, 1}, {1000, 3}, {1001, 4}, {1000000, 9}, {1000001, 10}};
+    for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+        if (wrun_duration_bucket(b[i].us) != b[i].bucket)
+            fail_msg("%lld us: bucket %zu, want %zu", (long long)b[i].us,
+                     wrun_duration_bucket(b[i].us), b[i].bucket);
+}
+
+static void test_metrics_format(void **state) {
+    (void)state;
+    struct wrun_metrics m;
+    memset(&m, 0, sizeof(m));
+    m.requests[WRUN_HOOK_PODS][MUTATE_ERROR] = 3;
+    m.requests[WRUN_HOOK_PODS][MUTATE_INJECTED] = 7;
+    m.requests[WRUN_HOOK_TRACINGMODELS][1] = 2;
+    m.buckets[0] = 4;
+    m.buckets[3] = 5;
+    m.buckets[WRUN_DURATION_BUCKETS] = 1;
+    m.count = 10;
+    m.sum_us = 2500000;
+    m.stats.events_sent = 6;
+    m.stats.events_dropped = 1;
+    m.stats.cert_rounds = 5;
+    m.stats.cert_errors = 2;
+    m.stats.ready = 1;
+    m.cert_not_after = 1900000000;
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    wrun_metrics_format(&m, &b);
+    static const char *const want[] = {
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"error\"} 3\n",
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"injected\"} 7\n",
+        "tracing_operator_webhook_requests_total{webhook=\"pods\",result=\"skipped\"} 0\n",
+        "tracing_operator_webhook_requests_total{webhook=\"tracingmodels\",result=\"denied\"} 2\n",
+        "tracing_operator_webhook_requests_total{webhook=\"instrumentations\",result=\"allowed\"} "
+        "0\n",
+        "_bucket{le=\"0.0001\"} 4\n",
+        "_bucket{le=\"0.0025\"} 9\n",   /* cumulative */
+        "_bucket{le=\"1\"} 9\n",
+        "_bucket{le=\"+Inf\"} 10\n",
+        "tracing_operator_webhook_request_duration_seconds_sum 2.500000\n",
+        "tracing_operator_webhook_request_duration_seconds_count 10\n",
+        "tracing_operator_webhook_events_total{result=\"sent\"} 6\n",
+        "tracing_operator_webhook_events_total{result=\"dropped\"} 1\n",
+        "tracing_operator_webhook_certificate_checks_total{result=\"success\"} 3\n",
+        "tracing_operator_webhook_certificate_checks_total{result=\"error\"} 2\n",
+        "tracing_operator_webhook_certificate_expiry_timestamp_seconds 1900000000\n",
+        "tracing_operator_webhook_ready 1\n",
+        "# TYPE tracing_operator_webhook_request_duration_seconds histogram\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(b.buf, want[i]))
+            fail_msg("metrics lack %s\n%s", want[i], b.buf);
+    strbuf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wants_event),        cmocka_unit_test(test_microtime),
@@ -368,6 +443,7 @@ int main(void) {
         cmocka_unit_test(test_event_about_namespace), cmocka_unit_test(test_event_limits),
         cmocka_unit_test(test_dedup),              cmocka_unit_test(test_bundle_trusts_own_ca),
         cmocka_unit_test(test_bundle_trusts_chain), cmocka_unit_test(test_secret_merge),
+        cmocka_unit_test(test_metrics_slots),      cmocka_unit_test(test_metrics_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
