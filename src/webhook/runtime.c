@@ -63,6 +63,8 @@ struct webhook_runtime {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop, kick, busy;
+    atomic_int shut_down;             /* webhook_runtime_shutdown() ran */
+    int stuck;                        /* ... and its join timed out */
     struct queued_event *q;           /* ring of h.queue_max */
     size_t q_head, q_len;
     struct wrun_dedup *dedup;
@@ -858,7 +860,7 @@ int webhook_runtime_ready(struct webhook_runtime *r) {
     if (!r)
         return 0;
     if (r->disabled)
-        return 1;
+        return !atomic_load(&r->shut_down);
     long long na = atomic_load(&r->served_not_after);
     return na > 0 && (time_t)na > wall_s(r);
 }
@@ -916,27 +918,40 @@ int webhook_runtime_wait_idle(struct webhook_runtime *r, int64_t timeout_ms) {
     return 0;
 }
 
-void webhook_runtime_stop(struct webhook_runtime *r) {
+int webhook_runtime_shutdown(struct webhook_runtime *r) {
     if (!r)
-        return;
+        return 0;
+    if (atomic_load(&r->shut_down))
+        return r->stuck ? -1 : 0;
+    atomic_store(&r->shut_down, 1);
     pthread_mutex_lock(&r->srv_lock);
     webhook_server_stop(r->srv);   /* no admission (and no observe) after this */
     r->srv = NULL;
     atomic_store(&r->served_not_after, 0);
+    atomic_store(&r->srv_port, -1);
     pthread_mutex_unlock(&r->srv_lock);
-    if (r->thread_started) {
-        pthread_mutex_lock(&r->lock);
-        r->stop = 1;
-        pthread_cond_broadcast(&r->cond);
-        pthread_mutex_unlock(&r->lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += STOP_WAIT_MS / 1000;
-        if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0) {
-            log_warn(LOGGER, "webhook runtime thread still in an API call at shutdown; "
-                             "leaving it");
-            return;
-        }
+    if (!r->thread_started)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    r->stop = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += STOP_WAIT_MS / 1000;
+    if (pthread_timedjoin_np(r->thread, NULL, &ts) != 0) {
+        log_warn(LOGGER, "webhook runtime thread still in an API call at shutdown; leaving it");
+        r->stuck = 1;
+        return -1;
     }
+    pthread_mutex_lock(&r->lock);
+    r->thread_started = 0;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+void webhook_runtime_stop(struct webhook_runtime *r) {
+    if (!r || webhook_runtime_shutdown(r) != 0)
+        return;   /* a stuck thread still uses r: leave it to the exiting process */
     runtime_free(r);
 }

@@ -37,7 +37,21 @@
  *
  * Threads: the server's service thread (admissions; the observe hook only
  * queues) and one runtime thread with its own kube client (certificates,
- * configurations, Events). */
+ * configurations, Events).
+ *
+ * Wiring into `run` (controller/cli.h hooks; webhook does not link the controller):
+ *   options    one getopt entry per webhook_runtime_flag_names()[i], required_argument,
+ *              val = CTRL_HOOK_OPTION_BASE + i; on_option -> webhook_runtime_flag();
+ *              usage = webhook_runtime_flags_help(); after parsing
+ *              webhook_runtime_flags_check() (a usage error).
+ *   start(c)   opts.kube = controller_kube_config(c); opts.lookups = {controller_caches(c),
+ *              ctrl_lookup_namespace, ctrl_lookup_instrumentations, ctrl_lookup_tracingmodel};
+ *              opts.is_leader = a wrapper of controller_is_leader(c); then
+ *              webhook_runtime_start() (NULL = exit 1).
+ *   probes     ready -> webhook_runtime_ready(), metrics -> webhook_runtime_metrics()
+ *              (both accept NULL before start).
+ *   stop       webhook_runtime_shutdown() (probes may still call in); free with
+ *              webhook_runtime_stop() once the probes are stopped, or never. */
 #ifndef OP_WEBHOOK_RUNTIME_H
 #define OP_WEBHOOK_RUNTIME_H
 #include <stddef.h>
@@ -147,9 +161,15 @@ void webhook_runtime_get_stats(struct webhook_runtime *r, struct webhook_runtime
 struct strbuf;
 void webhook_runtime_metrics(struct webhook_runtime *r, struct strbuf *out);
 
-/* Stops serving at once, then ends the runtime thread (it is waited for up to
- * ~2 s; a thread stuck in an API call is left behind and its memory not freed,
- * the process is exiting anyway). NULL is fine. */
+/* Stops serving at once, then ends the runtime thread (waited for up to ~2 s).
+ * r stays valid afterwards: ready 0, port -1, stats and metrics frozen, so a
+ * probe server still running may keep calling them. 0, or -1 when the thread is
+ * stuck in an API call (then r must never be freed; the process is exiting).
+ * Call from one thread; repeating it is harmless. */
+int webhook_runtime_shutdown(struct webhook_runtime *r);
+
+/* webhook_runtime_shutdown() and frees r (not when the thread was stuck). Only
+ * when nothing else can still call into r. NULL is fine. */
 void webhook_runtime_stop(struct webhook_runtime *r);
 
 #endif

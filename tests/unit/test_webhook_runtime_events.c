@@ -212,7 +212,8 @@ static void test_retry_and_refusal(void **state) {
     assert_int_equal(s.events_failed, 1);
 }
 
-/* Stopping with Events still queued frees them (ASan checks) and returns. */
+/* Stopping with Events still queued frees them (ASan checks) and returns; between
+ * shutdown and stop the runtime still answers probes. */
 static void test_stop_with_queue(void **state) {
     struct fx *x = *state;
     free(start_quiet(x));
@@ -223,6 +224,18 @@ static void test_stop_with_queue(void **state) {
         sleep_ms(1);
     observe(x, MUTATE_SKIPPED, 0, "b", "r");
     observe(x, MUTATE_SKIPPED, 0, "c", "r");
+    assert_true(webhook_runtime_ready(x->r));
+    assert_int_equal(webhook_runtime_shutdown(x->r), 0);
+    /* after shutdown: not ready, not listening, metrics still answer */
+    assert_false(webhook_runtime_ready(x->r));
+    assert_int_equal(webhook_runtime_port(x->r), -1);
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    webhook_runtime_metrics(x->r, &b);
+    assert_non_null(strstr(b.buf, "tracing_operator_webhook_ready 0\n"));
+    assert_non_null(strstr(b.buf, "{webhook=\"pods\",result=\"skipped\"} 3\n"));
+    strbuf_free(&b);
+    assert_int_equal(webhook_runtime_shutdown(x->r), 0);   /* again: harmless */
     webhook_runtime_stop(x->r);
     x->r = NULL;
 }
