@@ -394,9 +394,10 @@ static void round_self_signed(struct webhook_runtime *r, int lead) {
     int waiting = rc == OP_ENOTFOUND && !lead && r->pair.cert_pem;
     count_round(r, rc != 0 && !waiting);
     if (rc && !waiting) {
-        const char *msg = r->pair.cert_pem ? "webhook certificate check failed; retrying"
-                          : lead        ? "no webhook certificate yet; retrying"
-                                        : "waiting for the leader to write the webhook certificate";
+        const char *msg = rc == OP_ENOTFOUND && !lead
+                              ? "waiting for the leader to write the webhook certificate"
+                          : r->pair.cert_pem ? "webhook certificate check failed; retrying"
+                                             : "no webhook certificate yet; retrying";
         log_warn(LOGGER, msg, "secret", r->secret, "namespace", r->ns, "code", op_errname(rc), "error",
                  st.msg);
         schedule_retry(r, now);
