@@ -11,7 +11,8 @@
 # The shell tests (tests/cli/*.sh) are not run. Logs: build-valgrind/valgrind-logs/.
 # Environment: OP_VALGRIND_BUILD_DIR (default build-valgrind), VALGRIND_JOBS
 # (binaries at the same time, default nproc), VALGRIND_TIMEOUT (seconds per
-# binary, default 900). Needs valgrind (Debian package valgrind); installs nothing.
+# binary, default 900). Tests see OP_UNDER_VALGRIND=1 (valgrind is 20-50x slower:
+# a test with tight I/O timeouts may scale them by it). Needs valgrind (Debian package valgrind); installs nothing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -54,7 +55,7 @@ vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=defin
 run_one() {
     local t=$1 start rc
     start=$(date +%s)
-    OP_SOURCE_DIR=$root OP_BIN=$build/tracing-operator \
+    OP_SOURCE_DIR=$root OP_BIN=$build/tracing-operator OP_UNDER_VALGRIND=1 \
         timeout "$tmo" "${vg[@]}" --log-file="$logs/$t.valgrind" "$build/$t" \
         >"$logs/$t.out" 2>&1
     rc=$?
