@@ -55,7 +55,7 @@ e2e_start_control_plane() {
     --initial-cluster "e2e=http://127.0.0.1:$etcd_peer" >"$D/etcd.log" 2>&1 &
   echo $! >"$D/etcd.pid"
   e2e_wait 30 curl -sf "http://127.0.0.1:$etcd_port/health" || { e2e_fail "etcd did not start (see $D/etcd.log)"; return 1; }
-  E2E_ETCD_PORT=$etcd_port
+  export E2E_ETCD_PORT=$etcd_port
   e2e_start_apiserver || return 1
 
   cat >"$D/admin.kubeconfig" <<KC
@@ -116,7 +116,9 @@ e2e_start_apiserver() {
 
 e2e_stop_apiserver() {
   local pid; pid=$(cat "$E2E_DIR/kas.pid" 2>/dev/null) || return 0
-  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
 }
 
 e2e_stop_control_plane() {
@@ -150,11 +152,27 @@ e2e_start_operator() {
     --webhook-config manage --webhook-url "https://127.0.0.1:$hook" \
     --log-level debug "$@" >"$E2E_DIR/operator-$name.log" 2>&1 &
   local pid=$!
-  eval "export OP_${name}_PID=$pid OP_${name}_PROBE=$probe OP_${name}_METRICS=$metrics"
+  eval "export OP_${name}_PID=$pid OP_${name}_PROBE=$probe OP_${name}_METRICS=$metrics OP_${name}_HOOK=$hook"
   if ! e2e_wait 60 curl -sf "http://127.0.0.1:$probe/healthz"; then
     e2e_fail "operator $name did not become healthy; log tail:"; tail -20 "$E2E_DIR/operator-$name.log" >&2
     return 1
   fi
+  # Ready means a usable webhook certificate; then wait until the webhook configurations
+  # point at this process (a previous scenario's operator may have registered another port).
+  case " $* " in *" --leader-elect "*) return 0;; esac
+  if ! e2e_wait 60 e2e_webhooks_point_at "$hook"; then
+    e2e_fail "operator $name never registered its webhooks on port $hook; log tail:"
+    tail -20 "$E2E_DIR/operator-$name.log" >&2
+    return 1
+  fi
+}
+
+# e2e_webhooks_point_at PORT: every webhook of both configurations calls 127.0.0.1:PORT.
+e2e_webhooks_point_at() {
+  local urls
+  urls=$(kubectl get mutatingwebhookconfiguration,validatingwebhookconfiguration tracing-operator \
+    -o jsonpath='{range .items[*].webhooks[*]}{.clientConfig.url}{"\n"}{end}' 2>/dev/null) || return 1
+  [ -n "$urls" ] && ! grep -qv "^https://127.0.0.1:$1/" <<<"$urls"
 }
 
 e2e_stop_operator() {
@@ -179,4 +197,12 @@ e2e_generation_observed() {
   g=$(e2e_jsonpath '{.metadata.generation}' -n "${1%/*}" tracingmodel "${1#*/}")
   o=$(e2e_jsonpath '{.status.observedGeneration}' -n "${1%/*}" tracingmodel "${1#*/}")
   [ -n "$g" ] && [ "$g" = "$o" ]
+}
+
+# e2e_cleanup_webhooks: removes the webhook configurations a managed-mode operator made, so
+# a stopped operator's validating webhook (failurePolicy Fail) cannot refuse the next
+# scenario's TracingModels.
+e2e_cleanup_webhooks() {
+  kubectl delete mutatingwebhookconfiguration,validatingwebhookconfiguration tracing-operator \
+    --ignore-not-found >/dev/null 2>&1 || true
 }

@@ -37,6 +37,10 @@ passed=0; failed=0; skipped=0; failures=()
 for s in "$here"/scenarios/*.sh; do
   name=$(basename "$s" .sh)
   [ -n "${E2E_ONLY:-}" ] && [ "$name" != "$E2E_ONLY" ] && continue
+  if [ -n "${E2E_LOCAL:-}" ] && ! e2e_apiserver_ready; then
+    e2e_log "kube-apiserver is down after the previous scenario; restarting it"
+    e2e_stop_apiserver; e2e_start_apiserver || exit 1
+  fi
   e2e_log "--- scenario $name"
   start=$(date +%s)
   bash "$s" >"$E2E_DIR/$name.log" 2>&1

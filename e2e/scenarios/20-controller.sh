@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
-trap 'e2e_stop_operator A' EXIT
+trap 'e2e_stop_operator A; e2e_cleanup_webhooks' EXIT
 e2e_start_operator A
 e2e_wait 60 kubectl get crd tracingmodels.tracemodel.dev || { e2e_fail "--install-crds did not create the CRD"; exit 1; }
 kubectl wait --for=condition=Established --timeout=60s crd/tracingmodels.tracemodel.dev >/dev/null

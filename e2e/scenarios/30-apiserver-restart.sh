@@ -6,7 +6,7 @@ set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
 if [ -z "${E2E_LOCAL:-}" ]; then echo "SKIPPED: needs the local control plane (KUBE_APISERVER)"; exit 77; fi
-trap 'e2e_stop_operator R' EXIT
+trap 'e2e_stop_operator R; e2e_cleanup_webhooks' EXIT
 e2e_start_operator R
 kubectl create namespace restart --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl apply -n restart -f examples/minimal-otlp.yaml >/dev/null

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
-trap 'e2e_stop_operator W' EXIT
+trap 'e2e_stop_operator W; e2e_cleanup_webhooks' EXIT
 e2e_start_operator W
 e2e_wait 60 sh -c "kubectl get mutatingwebhookconfigurations -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}' | grep -q ." \
   || { e2e_fail "the operator did not register its webhooks with a caBundle"; exit 1; }
