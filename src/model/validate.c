@@ -692,7 +692,7 @@ static void check_sampling(struct vctx *v, const json_t *spec) {
         diag_error(v->d, "spec.sampling.maxTracesPerSecond",
                    "required when strategy is ratelimiting (traces per second each SDK keeps)");
     json_t *ad = obj_at(s, "adaptive");
-    double mn, mx, tg;
+    double mn = 0, mx = 0, tg = 0;
     int has_mn = num_at(ad, "minRate", &mn), has_mx = num_at(ad, "maxRate", &mx),
         has_tg = num_at(ad, "targetRate", &tg);
     if (has_mn && has_mx && mn > mx)

@@ -111,7 +111,7 @@ static void test_hosts_repeat(void **state) {
     assert_int_equal(o.nhosts, 2);
     assert_string_equal(o.hosts[0], "a.example.com");
     assert_string_equal(o.hosts[1], "10.0.0.1");
-    static char names[WEBHOOK_RUNTIME_MAX_HOSTS][16];
+    static char names[WEBHOOK_RUNTIME_MAX_HOSTS][24];
     for (int i = 0; o.nhosts < WEBHOOK_RUNTIME_MAX_HOSTS; i++) {
         snprintf(names[i], sizeof(names[i]), "h%d.example", i);
         assert_int_equal(webhook_runtime_flag(&o, "webhook-host", names[i], &st), 1);
