@@ -29,9 +29,10 @@
  *       overall percentiles and one entry per --interval seconds. Exit 1 when a
  *       valid request failed.
  *
- *   bench_webhook inproc --body FILE [--iterations 20000] [--model FILE]
+ *   bench_webhook inproc --body FILE [--iterations 20000] [--model FILE] [--print]
  *       admission_handle() in a loop without the server (same cluster), next to
- *       a plain json_loadb + json_dumps of the body: the cost of one answer. */
+ *       a plain json_loadb + json_dumps of the body: the cost of one answer.
+ *       --print writes one answer verbatim instead (to compare versions). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -372,9 +373,12 @@ static int cmd_serve(int argc, char **argv) {
 static int cmd_inproc(int argc, char **argv) {
     const char *model = "examples/minimal-otlp.yaml", *body_path = NULL;
     long iters = 20000;
+    int print = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--model"))
             model = arg_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--print"))
+            print = 1;
         else if (!strcmp(argv[i], "--body"))
             body_path = arg_value(argc, argv, &i);
         else if (!strcmp(argv[i], "--iterations"))
@@ -402,6 +406,16 @@ static int cmd_inproc(int argc, char **argv) {
         .list_instrumentations = cl_instrumentations,
         .get_tracingmodel = cl_model,
     };
+    if (print) {   /* one answer, verbatim: to compare outputs across versions */
+        struct admission_result r;
+        admission_handle(ADMISSION_PATH_MUTATE_POD, body, len, &ctx, &r);
+        fwrite(r.body, 1, r.len, stdout);
+        putchar('\n');
+        admission_result_free(&r);
+        free(body);
+        cluster_done(&c);
+        return 0;
+    }
     size_t out_len = 0;
     int decision = -1;
     int64_t t0 = now_ns(), c0 = cpu_ns();

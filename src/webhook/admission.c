@@ -3,6 +3,7 @@
  * through the admission_ctx callbacks. */
 #include "webhook/admission.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "model/instrumentation.h"
+#include "webhook/jsonpatch.h"
 #include "model/model.h"
 
 #define MAX_WARNINGS 20
@@ -39,27 +41,13 @@ static enum route route_of(const char *path) {
     return ROUTE_NONE;
 }
 
-static char *base64(const char *data, size_t len) {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = xmalloc(4 * ((len + 2) / 3) + 1), *w = out;
-    const unsigned char *p = (const unsigned char *)data;
-    size_t i;
-    for (i = 0; i + 2 < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *w++ = tbl[v >> 18];
-        *w++ = tbl[(v >> 12) & 63];
-        *w++ = tbl[(v >> 6) & 63];
-        *w++ = tbl[v & 63];
-    }
-    if (i < len) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
-        *w++ = tbl[v >> 18];
-        *w++ = tbl[(v >> 12) & 63];
-        *w++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        *w++ = '=';
-    }
-    *w = '\0';
-    return out;
+/* Appends the base64 (RFC 4648, padded, no line breaks) of data to b. */
+static void append_base64(struct strbuf *b, const char *data, size_t len) {
+    size_t n = 4 * ((len + 2) / 3);
+    char *tmp = xmalloc(n + 1);
+    int w = len ? EVP_EncodeBlock((unsigned char *)tmp, (const unsigned char *)data, (int)len) : 0;
+    strbuf_append(b, tmp, w > 0 ? (size_t)w : 0);
+    free(tmp);
 }
 
 /* new ref: a JSON string of at most max bytes, cut at a UTF-8 boundary */
@@ -85,52 +73,70 @@ struct response {
     json_t *warnings;       /* borrowed array of strings, may be NULL */
 };
 
+/* The answer is written straight into a buffer rather than built as a jansson tree and
+ * dumped: same bytes as json_dumps(JSON_COMPACT) of
+ * {"apiVersion","kind","response":{uid, allowed, status, patchType, patch, warnings}},
+ * a fraction of the cost (the 3.7 KB base64 patch needs no escaping). */
 static void emit(const struct response *r, struct admission_result *out) {
-    json_t *resp = json_object();
-    json_object_set_new(resp, "uid", json_string(r->uid ? r->uid : ""));
-    json_object_set_new(resp, "allowed", json_boolean(r->allowed));
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    strbuf_puts(&b, "{\"apiVersion\":\"" ADMISSION_API_VERSION "\",\"kind\":\"AdmissionReview\","
+                    "\"response\":{\"uid\":");
+    const char *uid = r->uid ? r->uid : "";
+    jp_quote(&b, uid, strlen(uid));
+    strbuf_puts(&b, r->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
     if (r->code || r->message) {
-        json_t *st = json_object();
-        if (r->code)
-            json_object_set_new(st, "code", json_integer(r->code));
-        if (r->message)
-            json_object_set_new(st, "message", capped_string(r->message, MAX_MESSAGE));
-        if (r->code == 422)
-            json_object_set_new(st, "reason", json_string("Invalid"));
-        else if (r->code == 400)
-            json_object_set_new(st, "reason", json_string("BadRequest"));
-        else if (r->code == 413)
-            json_object_set_new(st, "reason", json_string("RequestEntityTooLarge"));
-        json_object_set_new(resp, "status", st);
+        strbuf_puts(&b, ",\"status\":{");
+        int first = 1;
+        if (r->code) {
+            strbuf_printf(&b, "\"code\":%d", r->code);
+            first = 0;
+        }
+        if (r->message) {
+            json_t *m = capped_string(r->message, MAX_MESSAGE);
+            strbuf_puts(&b, first ? "\"message\":" : ",\"message\":");
+            jp_dump(&b, m);
+            json_decref(m);
+            first = 0;
+        }
+        const char *reason = r->code == 422   ? "Invalid"
+                             : r->code == 400 ? "BadRequest"
+                             : r->code == 413 ? "RequestEntityTooLarge"
+                                              : NULL;
+        if (reason)
+            strbuf_printf(&b, "%s\"reason\":\"%s\"", first ? "" : ",", reason);
+        strbuf_append(&b, "}", 1);
     }
     if (r->patch && json_array_size(r->patch)) {
-        char *p = json_dumps(r->patch, JSON_COMPACT);
-        char *b64 = base64(p, strlen(p));
-        json_object_set_new(resp, "patchType", json_string("JSONPatch"));
-        json_object_set_new(resp, "patch", json_string(b64));
-        free(p);
-        free(b64);
+        struct strbuf p;
+        strbuf_init(&p, 0);
+        jp_dump(&p, r->patch);
+        strbuf_puts(&b, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+        append_base64(&b, p.buf, p.len);
+        strbuf_append(&b, "\"", 1);
+        strbuf_free(&p);
     }
     if (json_array_size(r->warnings)) {
-        json_t *w = json_array();
-        size_t i;
+        strbuf_puts(&b, ",\"warnings\":[");
+        size_t i, shown = 0;
         json_t *v;
         json_array_foreach(r->warnings, i, v) {
             if (i >= MAX_WARNINGS)
                 break;
-            if (json_is_string(v))
-                json_array_append_new(w, capped_string(json_string_value(v),
-                                                       ADMISSION_MAX_WARNING));
+            if (!json_is_string(v))
+                continue;
+            json_t *w = capped_string(json_string_value(v), ADMISSION_MAX_WARNING);
+            if (shown++)
+                strbuf_append(&b, ",", 1);
+            jp_dump(&b, w);
+            json_decref(w);
         }
-        json_object_set_new(resp, "warnings", w);
+        strbuf_append(&b, "]", 1);
     }
-    json_t *review = json_pack("{s:s, s:s, s:o}", "apiVersion", ADMISSION_API_VERSION, "kind",
-                               "AdmissionReview", "response", resp);
-    out->body = json_dumps(review, JSON_COMPACT);
-    out->len = strlen(out->body);
+    strbuf_append(&b, "}}", 2);
+    out->body = strbuf_detach(&b, &out->len);
     out->http_status = 200;
     out->allowed = r->allowed;
-    json_decref(review);
 }
 
 static void set_str(char **dst, const char *s) {

@@ -30,4 +30,17 @@ void jp_replace(json_t *patch, const char *path, json_t *value);
 /* Appends {"op": "remove", "path": path}. */
 void jp_remove(json_t *patch, const char *path);
 
+/* ---- fast compact serialization (the hot path of every admission answer) ----
+ * Both produce exactly the bytes json_dumps(..., JSON_COMPACT) produces for the
+ * same value (no JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH; keys in insertion order),
+ * without jansson's per-container loop-detection bookkeeping, which costs more
+ * than the writing itself. */
+
+/* Appends the n bytes of s as a quoted JSON string: '"' and '\\' escaped, control
+ * characters as \b \f \n \r \t or \u00XX, everything else (UTF-8 included)
+ * as is. */
+void jp_quote(struct strbuf *b, const char *s, size_t n);
+/* Appends v (any JSON value; NULL appends nothing) as compact JSON. */
+void jp_dump(struct strbuf *b, const json_t *v);
+
 #endif
