@@ -20,6 +20,7 @@
 #include "controller/informer.h"
 #include "controller/leader.h"
 #include "controller/list_stream.h"
+#include "controller/rollout.h"
 #include "controller/status.h"
 #include "controller/workqueue.h"
 #include "kube/client.h"
@@ -80,6 +81,7 @@ struct controller {
     struct ctrl_metrics metrics;
     struct workqueue *queue;
     struct events *events;
+    struct rollout_memory *rollout;  /* Instrumentations' restarts (rollout.h) */
 
     pthread_mutex_t mu;              /* guards informers[], gate */
     pthread_cond_t gate;             /* workers wait here while not leading */
@@ -274,6 +276,8 @@ static void h_upsert(void *ud, json_t *obj) {
     if (store_put_if_newer(s, o) > 0 && meta_changed(old, obj)) {
         enqueue(c, f->kind == FEED_MODEL ? KEY_PREFIX_MODEL : KEY_PREFIX_INST, key);
         const char *ns = md_str(obj, "namespace"), *name = md_str(obj, "name");
+        if (old && ns && name && f->kind == FEED_MODEL)
+            enqueue_followers(c, ns, name);   /* what they inject may have changed */
         if (!old && ns && name) {
             if (f->kind == FEED_MODEL)
                 enqueue_followers(c, ns, name);
@@ -502,6 +506,7 @@ static void *maint_main(void *arg) {
 struct worker_arg {
     struct controller *c;
     struct kube_client *client;
+    struct list_filter *lf;          /* under client: pod lists are streamed */
 };
 
 static int wait_for_lead(struct controller *c) {
@@ -518,12 +523,15 @@ static void process(struct controller *c, struct reconcile_env *env, const char 
     int is_model = !strncmp(key, KEY_PREFIX_MODEL, strlen(KEY_PREFIX_MODEL));
     int is_inst = !strncmp(key, KEY_PREFIX_INST, strlen(KEY_PREFIX_INST));
     int rc = RECONCILE_DONE;
+    env->requeue_after_ms = 0;
     if (is_model)
         rc = reconcile_model(env, key + strlen(KEY_PREFIX_MODEL));
     else if (is_inst)
         rc = reconcile_instrumentation(env, key + strlen(KEY_PREFIX_INST));
     double secs = (double)(op_now_ms(&op_clock_system) - t0) / 1000.0;
     enum reconcile_kind rk = is_inst ? RK_INSTRUMENTATION : RK_MODEL;
+    if (rc != RECONCILE_STOPPED && env->requeue_after_ms > 0)
+        workqueue_add_after(c->queue, key, env->requeue_after_ms);   /* periodic pod checks */
     if (rc == RECONCILE_DONE) {
         workqueue_forget(c->queue, key);
         workqueue_done(c->queue, key);
@@ -553,6 +561,8 @@ static void *worker_main(void *arg) {
         .api_ud = c,
         .events = c->events,
         .leading = &c->leading,
+        .rollout = c->rollout,
+        .lf = wa->lf,
     };
     char *key = NULL;
     while (wait_for_lead(c) && workqueue_get(c->queue, &key)) {
@@ -646,6 +656,7 @@ struct controller *controller_new(const struct controller_opts *opts, struct op_
     c->queue = workqueue_new(c->clock);
     workqueue_set_observer(c->queue, ctrl_metrics_queue_observe, &c->metrics);
     c->events = events_new(c->identity, c->clock);
+    c->rollout = rollout_memory_new();
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->gate, NULL);
     pthread_cond_init(&c->maint_wake, NULL);
@@ -715,7 +726,8 @@ int controller_start_workers(struct controller *c, struct op_status *st) {
     for (int i = 0; i < c->o.concurrency; i++) {
         struct worker_arg *wa = xmalloc(sizeof(*wa));
         wa->c = c;
-        wa->client = new_client(c, st);
+        wa->lf = NULL;
+        wa->client = new_client_filtered(c, &wa->lf, st);
         if (!wa->client) {
             free(wa);
             return st && st->code ? st->code : OP_ETRANSPORT;
@@ -796,6 +808,7 @@ void controller_free(struct controller *c) {
     free(c->workers);
     workqueue_free(c->queue);
     events_free(c->events);
+    rollout_memory_free(c->rollout);
     store_free(c->caches.models);
     store_free(c->caches.instrumentations);
     store_free(c->caches.namespaces);

@@ -34,6 +34,9 @@
 typedef int (*render_fn)(const json_t *model, struct render_result *out, struct diag *d);
 typedef int (*api_served_fn)(void *ud, const char *group_version);
 
+struct rollout_memory;
+struct list_filter;
+
 struct reconcile_env {
     struct kube_client *client;       /* this worker's */
     struct ctrl_caches *caches;
@@ -43,6 +46,11 @@ struct reconcile_env {
     void *api_ud;
     struct events *events;            /* may be NULL: no Events */
     atomic_int *leading;              /* NULL = always allowed to write */
+    /* Instrumentations' pod checks and rollouts (rollout.h): NULL = none (the status
+     * then leaves injectionHash and uninstrumentedPods alone). */
+    struct rollout_memory *rollout;
+    struct list_filter *lf;           /* the list filter under client (pods are streamed), or NULL */
+    int64_t requeue_after_ms;         /* out: reconcile the key again after this (0 = no) */
 };
 
 /* key: "<ns>/<name>" (without the prefix). RECONCILE_DONE, RECONCILE_STOPPED or OP_E*. */

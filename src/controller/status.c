@@ -207,6 +207,20 @@ static const char *const owned_keys[] = {"observedGeneration", "conditions", "en
                                          "children", "capacity", "tracingModel"};
 #define N_OWNED (sizeof(owned_keys) / sizeof(owned_keys[0]))
 
+/* Written by the Instrumentation pod checks only, kept verbatim in the stand-in. */
+static const char *const rollout_keys[] = {"injectionHash", "uninstrumentedPods"};
+#define N_ROLLOUT (sizeof(rollout_keys) / sizeof(rollout_keys[0]))
+
+int status_rollout_same(const json_t *live, const json_t *computed) {
+    for (size_t i = 0; i < N_ROLLOUT; i++) {
+        json_t *want = json_object_get(computed, rollout_keys[i]);
+        json_t *have = json_object_get(live, rollout_keys[i]);
+        if (want && (!have || !json_equal(want, have)))
+            return 0;
+    }
+    return 1;
+}
+
 int status_key_owned(const char *key) {
     for (size_t i = 0; i < N_OWNED; i++)
         if (!strcmp(owned_keys[i], key))
@@ -265,6 +279,11 @@ void status_slim(json_t *obj) {
             json_array_append_new(keys, json_string(key));
     }
     json_object_set_new(slim, STATUS_KEYS_KEY, keys);
+    for (size_t j = 0; j < N_ROLLOUT; j++) {
+        json_t *rv = json_object_get(st, rollout_keys[j]);
+        if (rv)
+            json_object_set(slim, rollout_keys[j], rv);
+    }
     json_object_set_new(obj, "status", slim);
 }
 
@@ -396,10 +415,24 @@ json_t *tinst_status_compute(const struct tinst_status_input *in) {
                                                       conflict, gen, in->now_wall));
     free(conflict);
     free(msg);
+    if (in->pods_checked) {
+        int some = in->uninstrumented > 0;
+        json_array_append_new(conds, status_condition(old, "Uninstrumented", some,
+                                                      some ? "PodsWithoutInjection"
+                                                           : "AllInstrumented",
+                                                      some ? in->uninstrumented_msg : "",
+                                                      gen, in->now_wall));
+    }
     json_t *st = json_object();
     json_object_set_new(st, "observedGeneration", json_integer((json_int_t)gen));
     if (in->model_ref)
         json_object_set_new(st, "tracingModel", json_string(in->model_ref));
     json_object_set_new(st, "conditions", conds);
+    if (in->pods_checked) {
+        if (in->injection_hash)
+            json_object_set_new(st, "injectionHash", json_string(in->injection_hash));
+        json_object_set_new(st, "uninstrumentedPods",
+                            json_integer(in->uninstrumented > 0 ? in->uninstrumented : 0));
+    }
     return st;
 }

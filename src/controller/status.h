@@ -16,8 +16,13 @@
  *   Ready and Degraded (reasons Valid/AsExpected, InvalidSpec, TracingModelNotFound,
  *   Conflict) and Conflict (True while another Instrumentation in the namespace
  *   claims one of the same languages).
- * Only the fields above are this operator's: others in a live status (e.g. an
- * Instrumentation's uninstrumentedPods) are never compared, overwritten or removed. */
+ *   With pod checks on (rollout.h): injectionHash (the fingerprint of what the
+ *   webhook injects, rollout_fingerprint), uninstrumentedPods and an Uninstrumented
+ *   condition (True with the pods' names while some asked for it and run without).
+ * The fields above except injectionHash and uninstrumentedPods are "owned": covered by
+ * the digest, removed when no longer computed. Those two are written only by the
+ * pod checks, compared with status_rollout_same() and never removed; other fields of
+ * a live status are never compared, overwritten or removed. */
 #ifndef OP_CONTROLLER_STATUS_H
 #define OP_CONTROLLER_STATUS_H
 #include <jansson.h>
@@ -67,7 +72,7 @@ int status_equal(const json_t *a, const json_t *b);
 #define STATUS_DIGEST_KEY "tracemodel.dev/digest"
 #define STATUS_KEYS_KEY "tracemodel.dev/keys"
 
-/* Is key one of the status fields this operator writes? */
+/* Is key one of the status fields this operator writes (the digest's fields)? */
 int status_key_owned(const char *key);
 /* Replaces obj["status"] (when an object) by its stand-in, in place. */
 void status_slim(json_t *obj);
@@ -75,6 +80,10 @@ void status_slim(json_t *obj);
 void status_digest(const json_t *status, char out[65]);
 /* Is the computed status the same as the live one (full or stand-in)? */
 int status_same(const json_t *live, const json_t *computed);
+/* The stand-in also keeps injectionHash and uninstrumentedPods as they are.
+ * Are those two the same in the live status (full or stand-in) and the computed one
+ * (a key the computed status lacks is not compared)? */
+int status_rollout_same(const json_t *live, const json_t *computed);
 /* new ref: the owned top-level keys of the live status (full or stand-in). */
 json_t *status_live_keys(const json_t *live);
 
@@ -99,6 +108,11 @@ struct tinst_status_input {
     int model_found;
     const json_t *peers;            /* borrowed array: every Instrumentation in the namespace */
     int64_t now_wall;
+    /* pod checks (all ignored unless pods_checked) */
+    int pods_checked;
+    const char *injection_hash;     /* NULL = none computed (invalid spec) */
+    long uninstrumented;            /* uninstrumentedPods */
+    const char *uninstrumented_msg; /* the Uninstrumented condition's message when > 0 */
 };
 json_t *tinst_status_compute(const struct tinst_status_input *in);
 
