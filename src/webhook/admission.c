@@ -456,7 +456,7 @@ int admission_handle(const char *path, const char *body, size_t len,
                  body ? "too large" : "missing", ADMISSION_MAX_BODY);
     } else {
         json_error_t jerr;
-        review = json_loadb(body, len, 0, &jerr);
+        review = jp_load(body, len, &jerr);
         if (!review)
             snprintf(why, sizeof(why), "the body is not JSON: %s", jerr.text);
         else

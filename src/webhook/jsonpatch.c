@@ -1,4 +1,5 @@
-/* jsonpatch.c - RFC 6902 JSON Patch builder with RFC 6901 pointer escaping (see jsonpatch.h). */
+/* jsonpatch.c - RFC 6902 JSON Patch builder with RFC 6901 pointer escaping, and fast
+ * compact JSON writing/reading for the admission path (see jsonpatch.h). */
 #include "webhook/jsonpatch.h"
 
 #include <stdarg.h>
@@ -154,4 +155,313 @@ void jp_dump(struct strbuf *b, const json_t *v) {
     case JSON_FALSE: strbuf_append(b, "false", 5); return;
     case JSON_NULL: strbuf_append(b, "null", 4); return;
     }
+}
+
+/* ---- fast reading ----
+ * Every "give up" (return NULL / -1) below only means "let json_loadb decide": the
+ * scanner accepts a subset of what jansson accepts and builds the same values. */
+
+#define JP_MAX_DEPTH 512   /* deeper documents go to jansson (limit 2048) */
+
+struct jreader {
+    const unsigned char *p, *end;
+    int depth;
+    struct strbuf tmp;   /* decoded strings that had escapes */
+};
+
+static void jr_ws(struct jreader *r) {
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+        r->p++;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. Same rules as
+ * jansson: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+    unsigned c = p[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;   /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+static int hex4(const unsigned char *p, unsigned *v) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+static void put_utf8(struct strbuf *b, unsigned cp) {
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xC0 | cp >> 6);
+        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (unsigned char)(0xF0 | cp >> 18);
+        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    strbuf_append(b, u, n);
+}
+
+/* One escape after the backslash at r->p[-1], decoded into r->tmp. 0 or -1. */
+static int jr_escape(struct jreader *r) {
+    if (r->p >= r->end)
+        return -1;
+    unsigned char c = *r->p++;
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *k = c ? strchr(from, c) : NULL;
+    if (k) {
+        strbuf_append(&r->tmp, &to[k - from], 1);
+        return 0;
+    }
+    unsigned cp, lo;
+    if (c != 'u' || r->end - r->p < 4 || hex4(r->p, &cp))
+        return -1;
+    r->p += 4;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {   /* a surrogate pair, or an error */
+        if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) ||
+            lo < 0xDC00 || lo > 0xDFFF)
+            return -1;
+        r->p += 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+        return -1;   /* lone low surrogate; \u0000 needs JSON_ALLOW_NUL */
+    }
+    put_utf8(&r->tmp, cp);
+    return 0;
+}
+
+/* The string at r->p (just after its opening quote): s and n point into the input
+ * when it had no escapes, else into r->tmp. 0 or -1. */
+static int jr_string(struct jreader *r, const char **s, size_t *n) {
+    const unsigned char *start = r->p;
+    int escaped = 0;
+    while (r->p < r->end) {
+        unsigned char c = *r->p;
+        if (c == '"') {
+            if (!escaped) {
+                *s = (const char *)start;
+                *n = (size_t)(r->p - start);
+            } else {
+                *s = r->tmp.buf;   /* not NULL: the prefix append allocated it */
+                *n = r->tmp.len;
+            }
+            r->p++;
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            if (!escaped) {
+                strbuf_reset(&r->tmp);
+                strbuf_append(&r->tmp, start, (size_t)(r->p - start));
+                escaped = 1;
+            }
+            r->p++;
+            if (jr_escape(r))
+                return -1;
+            continue;
+        }
+        size_t len = 1;
+        if (c >= 0x80 && !(len = utf8_len(r->p, r->end)))
+            return -1;
+        if (escaped)
+            strbuf_append(&r->tmp, r->p, len);
+        r->p += len;
+    }
+    return -1;
+}
+
+/* A small integer (at most 18 digits: no overflow); reals and the rest give up. */
+static json_t *jr_number(struct jreader *r) {
+    const unsigned char *p = r->p;
+    int neg = 0;
+    if (p < r->end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    const unsigned char *digits = p;
+    while (p < r->end && *p >= '0' && *p <= '9')
+        p++;
+    size_t nd = (size_t)(p - digits);
+    if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0'))
+        return NULL;
+    if (p < r->end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return NULL;
+    json_int_t v = 0;
+    for (const unsigned char *d = digits; d < p; d++)
+        v = v * 10 + (*d - '0');
+    r->p = p;
+    return json_integer(neg ? -v : v);
+}
+
+static json_t *jr_value(struct jreader *r);
+
+static json_t *jr_object(struct jreader *r) {
+    json_t *obj = json_object();
+    jr_ws(r);
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return obj;
+    }
+    for (;;) {
+        const char *k;
+        size_t kn;
+        if (r->p >= r->end || *r->p++ != '"' || jr_string(r, &k, &kn))
+            break;
+        /* a key with escapes lives in r->tmp, which the value may reuse: copy it */
+        char kbuf[128], *key = NULL;
+        if (r->tmp.buf && k == r->tmp.buf) {
+            key = kn < sizeof(kbuf) ? kbuf : xmalloc(kn + 1);
+            memcpy(key, k, kn);
+            key[kn] = '\0';
+            k = key;
+        }
+        jr_ws(r);
+        json_t *v = NULL;
+        if (r->p < r->end && *r->p++ == ':') {
+            jr_ws(r);
+            v = jr_value(r);
+        }
+        int bad = !v || json_object_setn_new_nocheck(obj, k, kn, v);
+        if (key && key != kbuf)
+            free(key);
+        if (bad)
+            break;
+        jr_ws(r);
+        if (r->p >= r->end)
+            break;
+        unsigned char c = *r->p++;
+        if (c == '}')
+            return obj;
+        if (c != ',')
+            break;
+        jr_ws(r);
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *jr_array(struct jreader *r) {
+    json_t *arr = json_array();
+    jr_ws(r);
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return arr;
+    }
+    for (;;) {
+        json_t *v = jr_value(r);
+        if (!v || json_array_append_new(arr, v))
+            break;
+        jr_ws(r);
+        if (r->p >= r->end)
+            break;
+        unsigned char c = *r->p++;
+        if (c == ']')
+            return arr;
+        if (c != ',')
+            break;
+        jr_ws(r);
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+static int jr_literal(struct jreader *r, const char *word, size_t n) {
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n))
+        return -1;
+    r->p += n;
+    return 0;
+}
+
+static json_t *jr_value(struct jreader *r) {
+    if (r->p >= r->end)
+        return NULL;
+    json_t *v = NULL;
+    switch (*r->p) {
+    case '{':
+    case '[':
+        if (++r->depth > JP_MAX_DEPTH)
+            return NULL;
+        r->p++;
+        v = r->p[-1] == '{' ? jr_object(r) : jr_array(r);
+        r->depth--;
+        return v;
+    case '"': {
+        const char *s;
+        size_t n;
+        r->p++;
+        return jr_string(r, &s, &n) ? NULL : json_stringn_nocheck(s, n);
+    }
+    case 't': return jr_literal(r, "true", 4) ? NULL : json_true();
+    case 'f': return jr_literal(r, "false", 5) ? NULL : json_false();
+    case 'n': return jr_literal(r, "null", 4) ? NULL : json_null();
+    default: return jr_number(r);
+    }
+}
+
+json_t *jp_load(const char *buf, size_t len, json_error_t *err) {
+    struct jreader r = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0, {0}};
+    strbuf_init(&r.tmp, 0);
+    json_t *v = NULL;
+    if (buf) {
+        jr_ws(&r);
+        if (r.p < r.end && (*r.p == '{' || *r.p == '['))
+            v = jr_value(&r);
+        jr_ws(&r);
+        if (v && r.p != r.end) {   /* trailing bytes: jansson reports them */
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    strbuf_free(&r.tmp);
+    if (v) {
+        if (err)   /* nothing to report, as after a successful json_loadb */
+            memset(err, 0, sizeof(*err));
+        return v;
+    }
+    return json_loadb(buf, len, 0, err);
 }

@@ -1,11 +1,13 @@
-/* test_webhook_jsonpatch.c - the JSON Patch builder (RFC 6901 escaping, operations) and the
- * test-side RFC 6902 applier the mutation tests rely on (RFC 6902 appendix A cases). */
+/* test_webhook_jsonpatch.c - the JSON Patch builder (RFC 6901 escaping, operations), the
+ * test-side RFC 6902 applier the mutation tests rely on (RFC 6902 appendix A cases), and
+ * the fast reader/writer (jp_load, jp_dump) against jansson's own json_loadb/json_dumps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +160,164 @@ static void test_applier_rfc_examples(void **state) {
     }
 }
 
+
+/* ---- jp_load / jp_dump: the same values and bytes as jansson ---- */
+
+/* jp_dump(v) must be byte for byte json_dumps(v, JSON_COMPACT). */
+static void check_dump(const json_t *v, const char *what) {
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    jp_dump(&b, v);
+    if (!want || !b.buf || strcmp(want, b.buf))
+        fail_msg("%s: jp_dump differs\n want %s\n got  %s", what, want ? want : "(null)",
+                 b.buf ? b.buf : "(null)");
+    assert_int_equal(strlen(b.buf), b.len);
+    free(want);
+    strbuf_free(&b);
+}
+
+/* jp_load(text) must be what json_loadb(text, 0) is: same value (and bytes when dumped,
+ * so key order too), or the same failure with the same message. */
+static void check_load(const char *text, size_t len, const char *what) {
+    json_error_t e1, e2;
+    json_t *want = json_loadb(text, len, 0, &e1);
+    json_t *got = jp_load(text, len, &e2);
+    if (!want || !got) {
+        if (want || got)
+            fail_msg("%s: json_loadb %s but jp_load %s", what, want ? "parses" : "fails",
+                     got ? "parses" : "fails");
+        assert_string_equal(e1.text, e2.text);
+        assert_int_equal(e1.position, e2.position);
+        return;
+    }
+    char *a = json_dumps(want, JSON_COMPACT), *b = json_dumps(got, JSON_COMPACT);
+    if (strcmp(a, b))
+        fail_msg("%s: different values\n want %s\n got  %s", what, a, b);
+    assert_true(json_equal(want, got));
+    check_dump(got, what);
+    free(a);
+    free(b);
+    json_decref(want);
+    json_decref(got);
+}
+
+static void test_load_same_as_jansson(void **state) {
+    (void)state;
+    static const char *rows[] = {
+        /* accepted by the fast scanner */
+        "{}", "[]", " \t\r\n{ } \n", "[1,-2,0,-0,123456789012345678,-123456789012345678]",
+        "{\"a\":true,\"b\":false,\"c\":null,\"d\":\"x\",\"e\":[],\"f\":{}}",
+        "{\"z\":1,\"a\":2,\"m\":{\"y\":[1,{\"q\":\"r\"}],\"b\":\"\"}}",
+        "{\"a\":1,\"b\":2,\"a\":3}",   /* duplicate key: the last value wins, first place */
+        "{\"esc\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t end\"}",
+        "{\"u\":\"\\u00e9 \\u20AC \\ud83d\\ude00 \\u003cb\\u003e \\u0001\"}",
+        "{\"raw\":\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7f\"}",
+        "{\"k\\u00e9y \\\"q\\\"\":\"v\\n\",\"\":\"empty key\"}",
+        "{\"long escaped key ..................................................................."
+        "......................................................\\t\":\"value \\\"with\\\" escapes\"}",
+        "[\"a\" , \"b\" ,\n\"c\"]",
+        /* handed to json_loadb (reals, huge numbers, NUL, bad input) */
+        "[1.5,-0.25,1e3,2E-2,0.0]", "[1234567890123456789]", "[9223372036854775807]",
+        "[9223372036854775808]", "[-9223372036854775809]", "[01]", "[-]", "[1x]", "[- 1]",
+        "{\"a\":\"\\u0000\"}", "{\"a\\u0000b\":1}", "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\udc00\"}", "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}", "{\"a\":\"\\u12G4\"}",
+        "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+        "{\"a\":\"\xe2\x82\"}", "{\"a\":\"\x80\"}", "{\"a\":\"\xf5\x80\x80\x80\"}",
+        "{\"a\":\"tab\there\"}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":truex}",
+        "", "   ", "1", "\"s\"", "null", "{", "[", "{\"a\"", "{\"a\":", "{\"a\":1",
+        "{\"a\":1,}", "[1,]", "{,}", "{\"a\" 1}", "{a:1}", "{\"a\":1} x", "[] []",
+        "{\"a\":1}}", "[1 2]", "{\"a\":\"unterminated}",
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "row %zu", i);
+        check_load(rows[i], strlen(rows[i]), what);
+    }
+    /* an embedded NUL byte, outside and inside a string */
+    check_load("{\"a\":1}\0", 8, "NUL after the value");
+    check_load("{\"a\":\"x\0y\"}", 11, "NUL in a string");
+    /* a prefix of a valid document is never accepted */
+    const char *doc = "{\"a\":[1,{\"b\":\"c\\n\"}],\"d\":null}";
+    for (size_t n = 0; n < strlen(doc); n++)
+        check_load(doc, n, "prefix");
+    /* nesting: deeper than the scanner goes (jansson parses it), deeper than jansson allows */
+    size_t depths[] = {100, 600, 3000};
+    for (size_t i = 0; i < 3; i++) {
+        struct strbuf b;
+        strbuf_init(&b, 0);
+        for (size_t d = 0; d < depths[i]; d++)
+            strbuf_puts(&b, "[");
+        for (size_t d = 0; d < depths[i]; d++)
+            strbuf_puts(&b, "]");
+        check_load(b.buf, b.len, "nesting");
+        strbuf_free(&b);
+    }
+}
+
+/* Every JSON file of the test and bench fixtures, and the goldens. */
+static void test_load_dump_fixtures(void **state) {
+    (void)state;
+    static const char *patterns[] = {"tests/fixtures/*/*.json", "tests/fixtures/*/*/*.json",
+                                     "tests/golden/*/*.json", "tests/golden/*/*/*.json",
+                                     "bench/webhook/fixtures/*.json"};
+    size_t files = 0;
+    for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
+        glob_t g;
+        if (glob(tu_path(patterns[p]), 0, NULL, &g))
+            continue;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *rel = strstr(g.gl_pathv[i], patterns[p][0] == 'b' ? "bench/" : "tests/");
+            size_t len;
+            char *text = tu_read_file(rel, &len);
+            check_load(text, len, rel);
+            free(text);
+            files++;
+        }
+        globfree(&g);
+    }
+    assert_true(files >= 10);
+}
+
+static void test_dump_strings(void **state) {
+    (void)state;
+    /* every byte below 0x20, quote, backslash, slash, DEL, UTF-8 */
+    char all[40];
+    size_t n = 0;
+    for (int c = 1; c < 0x20; c++)
+        all[n++] = (char)c;
+    all[n++] = '"';
+    all[n++] = '\\';
+    all[n++] = '/';
+    all[n++] = 0x7f;
+    json_t *v = json_pack("{s:s%, s:s, s:s, s:[s, i, i, b, b, n]}", "ctl", all, n, "utf8",
+                          "\xc3\xa9\xe2\x82\xac", "ke\"y\n", "v",
+                          "arr", "", (json_int_t)-9223372036854775807LL - 1,
+                          (json_int_t)9223372036854775807LL, 1, 0);
+    assert_non_null(v);
+    json_object_set_new(v, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(v, "real", json_real(0.1));
+    check_dump(v, "strings");
+    json_decref(v);
+    struct strbuf b;
+    strbuf_init(&b, 0);
+    jp_dump(&b, NULL);
+    assert_int_equal(b.len, 0);
+    jp_quote(&b, "a\"b", 3);
+    assert_string_equal(b.buf, "\"a\\\"b\"");
+    strbuf_free(&b);
+}
+
 int main(void) {
     xalloc_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pointer_escaping),
         cmocka_unit_test(test_builder_ops_apply),
         cmocka_unit_test(test_applier_rfc_examples),
+        cmocka_unit_test(test_load_same_as_jansson),
+        cmocka_unit_test(test_load_dump_fixtures),
+        cmocka_unit_test(test_dump_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
