@@ -34,6 +34,7 @@
 
 #define MAX_LISTENERS 8
 #define CHUNK (16u * 1024)
+#define HEADER_ROOM 1024u   /* response headers; the rest of a CHUNK can carry the body */
 #define DRAIN_FACTOR 4        /* bodies up to DRAIN_FACTOR * max_body are read and dropped */
 #define FD_LIMIT 1024         /* connections per server (lws sizes tables by this) */
 
@@ -435,8 +436,12 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
     if (!s->responding)
         return 0;
     if (!s->headers_sent) {
-        unsigned char hbuf[LWS_PRE + 1024];
-        unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
+        /* The headers go into the scratch buffer and, when the whole body fits
+         * behind them, the body too: one lws_write, one TLS record, one syscall
+         * (HTTP/1.1 only, the one protocol served: ALPN offers http/1.1, and on h1
+         * lws writes header and body types alike as raw bytes). */
+        unsigned char *start = l->srv->scratch + LWS_PRE, *p = start;
+        unsigned char *end = start + HEADER_ROOM - 1;
         if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype,
                                         (lws_filepos_t)s->resp_len, &p, end))
             return -1;
@@ -444,9 +449,20 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
                                          (const unsigned char *)"close", 5, &p, end))
             return -1;
-        if (lws_finalize_write_http_header(wsi, start, &p, end))
+        if (lws_finalize_http_header(wsi, &p, end))
             return -1;
+        size_t hlen = (size_t)(p - start);
         s->headers_sent = 1;
+        if (s->resp_len && s->resp_len <= CHUNK - hlen) {
+            memcpy(p, s->resp, s->resp_len);
+            size_t total = hlen + s->resp_len;
+            if (lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL) < (int)total)
+                return -1;
+            s->resp_off = s->resp_len;
+            return finish(wsi, s);
+        }
+        if (lws_write(wsi, start, hlen, LWS_WRITE_HTTP_HEADERS) < (int)hlen)
+            return -1;
         if (!s->resp_len)
             return finish(wsi, s);
         lws_callback_on_writable(wsi);
@@ -692,8 +708,12 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
     s->tick_ud = opts->tick_ud;
     s->tick_ms = opts->tick_ms ? opts->tick_ms : 5000;
     atomic_init(&s->stop, 0);
-    s->protocols[0] = (struct lws_protocols){
-        .name = "http", .callback = callback, .per_session_data_size = sizeof(struct session)};
+    /* tx_packet_size: without it lws cuts every write at its 4 KiB service buffer
+     * and sends the rest on a later pass (two records where one will do). */
+    s->protocols[0] = (struct lws_protocols){.name = "http",
+                                             .callback = callback,
+                                             .per_session_data_size = sizeof(struct session),
+                                             .tx_packet_size = CHUNK};
     s->n = opts->n_listeners;
     int any_tls = 0;
     for (size_t i = 0; i < s->n; i++) {
