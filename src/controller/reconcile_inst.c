@@ -178,8 +178,9 @@ static int roll_on_change(struct inst_run *r, const char *hash, char **note) {
     }
     *note = NULL;
     if (rolled)
-        *note = xasprintf("what Instrumentation %s injects changed: rolled %zu workload%s (%s)",
-                          r->name, rolled, rolled == 1 ? "" : "s", done.buf);
+        *note = xasprintf("what Instrumentation %s injects changed (injection hash %.12s): "
+                          "rolled %zu workload%s (%s)", r->name, hash, rolled,
+                          rolled == 1 ? "" : "s", done.buf);
     strbuf_free(&done);
     return rc;
 }
@@ -206,9 +207,11 @@ static const char *resource_of(const char *kind) {
     return NULL;
 }
 
-/* Restarts one owner ("Kind/name") when rollout_should_restart says so. 1 restarted,
- * 0 not, or OP_E* / RECONCILE_STOPPED. */
-static int restart_owner(struct inst_run *r, const char *owner, int64_t newest_pod_ms) {
+/* Restarts one owner ("Kind/name") when rollout_should_restart says so (*restarted = 1).
+ * 0, RECONCILE_STOPPED or OP_E*. */
+static int restart_owner(struct inst_run *r, const char *owner, int64_t newest_pod_ms,
+                         int *restarted) {
+    *restarted = 0;
     const char *slash = strchr(owner, '/');
     char kind[16];
     if (!slash || (size_t)(slash - owner) >= sizeof(kind))
@@ -258,7 +261,7 @@ static int restart_owner(struct inst_run *r, const char *owner, int64_t newest_p
         rc = 0;
     else if (rc == 0) {
         rollout_memory_note(r->env->rollout, mkey, now);
-        rc = 1;
+        *restarted = 1;
     }
 out:
     free(mkey);
@@ -273,14 +276,15 @@ static int restart_owners(struct inst_run *r, const struct rollout_scan *scan) {
     const char *owner;
     json_t *when;
     json_object_foreach(scan->owners, owner, when) {
-        int orc = restart_owner(r, owner, (int64_t)json_integer_value(when));
+        int restarted = 0;
+        int orc = restart_owner(r, owner, (int64_t)json_integer_value(when), &restarted);
         if (orc == RECONCILE_STOPPED) {
             rc = orc;
             break;
         }
         if (orc < 0)
             rc = orc;
-        else if (orc == 1) {
+        else if (restarted) {
             const char *slash = strchr(owner, '/');
             strbuf_printf(&done, "%s%.*s %s", n++ ? ", " : "", (int)(slash - owner), owner,
                           slash + 1);
@@ -366,6 +370,8 @@ static int check_pods_and_roll(struct inst_run *r, const json_t *model, const js
                 in->injection_hash = prev;   /* roll the rest on the retry */
         }
     }
+    if (rc == RECONCILE_STOPPED)
+        return rc;   /* no longer leading: the next leader checks the pods */
     struct rollout_scan scan;
     rollout_scan_init(&scan, &r->t, r->ns_ann);
     int prc = scan_pods(r, &scan);
