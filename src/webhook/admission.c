@@ -4,6 +4,7 @@
 #include "webhook/admission.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,8 +217,94 @@ static int add_instrumentations(const struct admission_ctx *ctx, const char *ns,
     return 0;
 }
 
-static void add_model(const struct admission_ctx *ctx, const char *ref, const char *dflt_ns,
-                      json_t *models) {
+/* ---- defaulted TracingModels between requests ---- */
+
+struct cache_entry {
+    char *key;          /* "ns/name\nuid\nresourceVersion" */
+    json_t *model;      /* defaulted */
+};
+
+struct admission_cache {
+    pthread_mutex_t mu;
+    struct cache_entry e[ADMISSION_CACHE_MAX];
+    size_t n, next;     /* entries used; the slot replaced when full (round robin) */
+};
+
+struct admission_cache *admission_cache_new(void) {
+    struct admission_cache *c = xcalloc(1, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void admission_cache_free(struct admission_cache *c) {
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->e[i].key);
+        json_decref(c->e[i].model);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* new string, or NULL when m has no resourceVersion (then it is not cached) */
+static char *cache_key(const json_t *m, const char *ns, const char *name) {
+    const json_t *md = json_object_get(m, "metadata");
+    const char *rv = str_at(md, "resourceVersion"), *uid = str_at(md, "uid");
+    return rv && *rv ? xasprintf("%s/%s\n%s\n%s", ns, name, uid ? uid : "", rv) : NULL;
+}
+
+/* new ref or NULL */
+static json_t *cache_get(struct admission_cache *c, const char *key) {
+    json_t *hit = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n && !hit; i++)
+        if (!strcmp(c->e[i].key, key))
+            hit = json_incref(c->e[i].model);
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+static void cache_put(struct admission_cache *c, const char *key, json_t *model) {
+    size_t klen = strcspn(key, "\n") + 1;   /* "ns/name\n": an older version of it goes */
+    pthread_mutex_lock(&c->mu);
+    size_t slot = c->n;
+    for (size_t i = 0; i < c->n; i++)
+        if (!strncmp(c->e[i].key, key, klen))
+            slot = i;
+    if (slot == ADMISSION_CACHE_MAX) {
+        slot = c->next;
+        c->next = (c->next + 1) % ADMISSION_CACHE_MAX;
+    }
+    if (slot < c->n) {
+        free(c->e[slot].key);
+        json_decref(c->e[slot].model);
+    } else {
+        c->n++;
+    }
+    c->e[slot].key = xstrdup(key);
+    c->e[slot].model = json_incref(model);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* new ref: the TracingModel defaulted, from the cache when it has this version */
+static json_t *defaulted_model(struct admission_cache *cache, json_t *m, const char *ns,
+                               const char *name) {
+    char *key = cache ? cache_key(m, ns, name) : NULL;
+    json_t *d = key ? cache_get(cache, key) : NULL;
+    if (!d) {
+        json_t *named = with_namespace(m, ns);
+        d = tm_default(named);
+        json_decref(named);
+        if (d && key)
+            cache_put(cache, key, d);
+    }
+    free(key);
+    return d;
+}
+
+static void add_model(const struct admission_ctx *ctx, struct admission_cache *cache,
+                      const char *ref, const char *dflt_ns, json_t *models) {
     char ns[TINST_REF_MAX], name[TINST_REF_MAX];
     if (!ctx || !ctx->get_tracingmodel || !ref || tinst_ref_parse(ref, dflt_ns, ns, name))
         return;
@@ -226,9 +313,7 @@ static void add_model(const struct admission_ctx *ctx, const char *ref, const ch
         json_decref(m);
         return;
     }
-    json_t *named = with_namespace(m, ns);
-    json_t *d = tm_default(named);
-    json_decref(named);
+    json_t *d = defaulted_model(cache, m, ns, name);
     json_decref(m);
     if (d)
         add_unique(models, d);
@@ -278,7 +363,8 @@ static void fill_pod_identity(const json_t *pod, const char *ns, struct admissio
 
 /* Runs mutate_pod with everything the pod may need from the cluster. */
 static void handle_mutate(const json_t *req, const struct admission_ctx *ctx,
-                          struct admission_result *out, json_t *warnings, json_t **patch) {
+                          struct admission_cache *cache, struct admission_result *out,
+                          json_t *warnings, json_t **patch) {
     const char *op = str_at(req, "operation");
     const char *kind = str_at(json_object_get(req, "kind"), "kind");
     const json_t *pod = json_object_get(req, "object");
@@ -318,14 +404,14 @@ static void handle_mutate(const json_t *req, const struct admission_ctx *ctx,
         size_t i;
         json_t *o;
         json_array_foreach(insts, i, o) {
-            add_model(ctx, str_at(json_object_get(o, "spec"), "tracingModel"),
+            add_model(ctx, cache, str_at(json_object_get(o, "spec"), "tracingModel"),
                       str_at(json_object_get(o, "metadata"), "namespace"), models);
         }
         const char *sc = str_at(pod_ann, INJECT_PREFIX "sidecar");
         if (!sc || !*sc)
             sc = str_at(ns_ann, INJECT_PREFIX "sidecar");
         if (sc && strcasecmp(sc, "true") && strcasecmp(sc, "false"))
-            add_model(ctx, sc, ns, models);
+            add_model(ctx, cache, sc, ns, models);
     }
     if (failed) {
         warn_list(warnings, "pod admitted without instrumentation",
@@ -432,6 +518,12 @@ static void result_init(struct admission_result *out) {
 
 int admission_handle(const char *path, const char *body, size_t len,
                      const struct admission_ctx *ctx, struct admission_result *out) {
+    return admission_handle_cached(path, body, len, ctx, NULL, out);
+}
+
+int admission_handle_cached(const char *path, const char *body, size_t len,
+                            const struct admission_ctx *ctx, struct admission_cache *cache,
+                            struct admission_result *out) {
     result_init(out);
     enum route r = route_of(path);
     if (r == ROUTE_NONE) {
@@ -482,7 +574,7 @@ int admission_handle(const char *path, const char *body, size_t len,
         set_str(&out->uid, str_at(req, "uid"));
         out->dry_run = json_is_true(json_object_get(req, "dryRun"));
         if (mutate)
-            handle_mutate(req, ctx, out, warnings, &patch);
+            handle_mutate(req, ctx, cache, out, warnings, &patch);
         else
             handle_validate(r, req, ctx, &resp, warnings, &msg);
     }

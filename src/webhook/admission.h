@@ -33,6 +33,17 @@
 /* Admission warnings longer than this are cut (the API server truncates too). */
 #define ADMISSION_MAX_WARNING 256
 
+/* Defaulted TracingModels kept between requests (tm_default() of the same cached
+ * object is a tenth of a pod admission). An entry is keyed by namespace/name and
+ * is used only while the looked-up object has the same metadata.uid and
+ * metadata.resourceVersion (what Kubernetes changes on every write); an object
+ * without a resourceVersion is defaulted on every request. At most
+ * ADMISSION_CACHE_MAX entries (the oldest goes). Thread-safe. */
+#define ADMISSION_CACHE_MAX 256
+struct admission_cache;
+struct admission_cache *admission_cache_new(void);
+void admission_cache_free(struct admission_cache *c);   /* NULL-safe */
+
 /* Lookups the edge provides (any may be NULL = "nothing found"). Every returned
  * json_t is a NEW reference the caller (admission code) releases. Returning NULL
  * from list_instrumentations with *failed set means the lookup failed (cache not
@@ -67,6 +78,10 @@ struct admission_result {
  * unknown (out still holds the answer to send). */
 int admission_handle(const char *path, const char *body, size_t len,
                      const struct admission_ctx *ctx, struct admission_result *out);
+/* The same, with defaulted TracingModels kept in cache between calls (NULL = none). */
+int admission_handle_cached(const char *path, const char *body, size_t len,
+                            const struct admission_ctx *ctx, struct admission_cache *cache,
+                            struct admission_result *out);
 void admission_result_free(struct admission_result *r);
 
 #endif

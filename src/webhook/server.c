@@ -273,7 +273,7 @@ char *webhook_admission_handler(void *ud, const char *path, const char *body, si
     struct admission_result r;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    admission_handle(path, body, len, a->ctx, &r);   /* always fills r */
+    admission_handle_cached(path, body, len, a->ctx, a->cache, &r);   /* always fills r */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (a->observe) {
         int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;

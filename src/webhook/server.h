@@ -76,9 +76,13 @@ void webhook_server_stop(struct webhook_server *s);
  * as the server) answers every request with admission_handle(). */
 struct admission_ctx;
 struct admission_result;
+struct admission_cache;
 
 struct webhook_admission {
     const struct admission_ctx *ctx;
+    /* Optional (NULL = none): admission_cache_new(), freed by the owner after the
+     * server stops. Keeps defaulted TracingModels between requests. */
+    struct admission_cache *cache;
     /* Optional: called on the server thread after each answer with the result
      * and the time admission_handle() took, for metrics and Events. It must not
      * block (queue the Event, do not POST it here). */

@@ -543,6 +543,63 @@ static void test_dry_run_flag(void **state) {
     admission_result_free(&res);
 }
 
+
+/* Defaulted TracingModels are reused while uid and resourceVersion are unchanged. */
+static char *answer(const struct admission_ctx *ctx, struct admission_cache *cache,
+                    const char *body) {
+    struct admission_result res;
+    assert_int_equal(admission_handle_cached("/mutate-v1-pod", body, strlen(body), ctx, cache,
+                                             &res), 0);
+    assert_int_equal(res.decision, MUTATE_INJECTED);
+    char *out = res.body;
+    res.body = NULL;
+    admission_result_free(&res);
+    return out;
+}
+
+static void test_model_cache(void **state) {
+    (void)state;
+    struct fake f;
+    struct admission_ctx ctx;
+    fake_init(&f, &ctx);
+    json_t *model = json_object_get(f.models, "shop/shop");
+    json_t *md = json_object_get(model, "metadata");
+    json_object_set_new(md, "uid", json_string("6a1f-model-uid"));
+    json_object_set_new(md, "resourceVersion", json_string("7"));
+    json_t *sampling = json_object_get(json_object_get(model, "spec"), "sampling");
+    json_t *pod = java_pod();
+    char *body = review_text("c4c4-uid", pod, "CREATE", "Pod", "shop");
+    struct admission_cache *cache = admission_cache_new();
+
+    char *first = answer(&ctx, cache, body);
+    char *plain = answer(&ctx, NULL, body);
+    assert_string_equal(first, plain);          /* the cache changes no byte */
+    /* the same version: the cached defaulting stands, though the content changed */
+    json_object_set_new(sampling, "rate", json_real(0.75));
+    char *cached = answer(&ctx, cache, body);
+    assert_string_equal(cached, first);
+    char *fresh = answer(&ctx, NULL, body);
+    assert_string_not_equal(fresh, first);      /* the change shows without a cache */
+    /* a new resourceVersion is defaulted again */
+    json_object_set_new(md, "resourceVersion", json_string("8"));
+    char *bumped = answer(&ctx, cache, body);
+    assert_string_equal(bumped, fresh);
+    /* a model without resourceVersion is never cached */
+    json_object_del(md, "resourceVersion");
+    json_object_set_new(sampling, "rate", json_real(0.5));
+    char *norv = answer(&ctx, cache, body);
+    char *norv_plain = answer(&ctx, NULL, body);
+    assert_string_equal(norv, norv_plain);
+    assert_string_not_equal(norv, fresh);
+
+    free(first), free(plain), free(cached), free(fresh), free(bumped), free(norv);
+    free(norv_plain);
+    admission_cache_free(cache);
+    free(body);
+    json_decref(pod);
+    fake_free(&f);
+}
+
 int main(void) {
     xalloc_init();
     const struct CMUnitTest tests[] = {
@@ -557,6 +614,7 @@ int main(void) {
         cmocka_unit_test(test_validate_tracingmodel),
         cmocka_unit_test(test_validate_instrumentation),
         cmocka_unit_test(test_dry_run_flag),
+        cmocka_unit_test(test_model_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
