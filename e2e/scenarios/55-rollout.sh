@@ -53,6 +53,8 @@ if [ -n "${E2E_HAVE_KCM:-}" ]; then
   e2e_wait 60 pod_of_web || { e2e_fail "kube-controller-manager created no pod for the Deployment"; exit 1; }
 else
   echo "e2e: no kube-controller-manager: a bare pod stands in for the Deployment's (restart check SKIPPED)"
+  # (no controller-manager, no "default" ServiceAccount: make it, as it would)
+  kubectl create serviceaccount -n "$NS" default --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl run -n "$NS" lonely --image=registry.example/web:1.0 --restart=Never >/dev/null
 fi
 pods=$(kubectl get -n "$NS" pods -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.annotations}{"\n"}{end}')
