@@ -55,5 +55,11 @@ for s in "$here"/scenarios/*.sh; do
     e2e_log "FAIL $name (${dur}s); last lines:"; tail -25 "$E2E_DIR/$name.log" | sed 's/^/    /' >&2
   fi
 done
+# Security: the API token must not appear in any log the run produced (operators, scenarios).
+if [ -n "${E2E_TOKEN:-}" ] && grep -rlF -- "$E2E_TOKEN" "$E2E_DIR"/*.log 2>/dev/null | grep -v -e '/kas.log$' -e '/etcd.log$' -e '/kcm.log$' >"$E2E_DIR/token-leaks.txt"; then
+  failed=$((failed + 1)); e2e_log "FAIL no-token-in-logs: the API token appears in: $(tr '\n' ' ' <"$E2E_DIR/token-leaks.txt")"
+else
+  passed=$((passed + 1)); e2e_log "PASS no-token-in-logs"
+fi
 echo "e2e: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
