@@ -99,7 +99,7 @@ struct inst_run {
 
 static void emit(struct inst_run *r, const char *type, const char *reason, const char *action,
                  const char *note) {
-    if (r->env->events)
+    if (r->env->events && may_write(r->env))
         events_emit(r->env->events, r->env->client, r->inst, type, reason, action, note);
 }
 
