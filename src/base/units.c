@@ -115,7 +115,7 @@ void format_duration_go(int64_t ms, char *out, size_t n) {
 }
 
 void format_double(double v, char *out, size_t n) {
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) { /* range first: no UB */
         snprintf(out, n, "%lld", (long long)v); /* 50, not 5e+01 */
         return;
     }
