@@ -779,6 +779,7 @@ static int bind_server(struct webhook_runtime *r, struct op_status *st) {
 }
 
 static void runtime_free(struct webhook_runtime *r) {
+    admission_cache_free(r->adm.cache); /* the server is stopped: no admission uses it */
     if (r->kc)
         kube_client_free(r->kc);
     for (size_t i = 0; r->q && i < r->q_len; i++)
@@ -830,6 +831,7 @@ struct webhook_runtime *webhook_runtime_start_with(const struct webhook_runtime_
     if (copy_opts(r, o, h, st) || make_client(r, o, h, st))
         goto fail;
     r->adm.ctx = &r->lookups;
+    r->adm.cache = admission_cache_new(); /* defaulted TracingModels kept between requests */
     r->adm.observe = webhook_runtime_observe;
     r->adm.observe_ud = r;
     r->q = xcalloc(r->h.queue_max, sizeof(*r->q));
