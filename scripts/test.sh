@@ -21,6 +21,12 @@ bash scripts/install-helm.sh
 echo "== unit and CLI tests under ASan + UBSan"
 (cd build-asan && ctest --output-on-failure -j"$jobs")
 
+echo "== fuzz smoke (libFuzzer, ASan+UBSan; 100,000 runs or 60 s per target)"
+bash scripts/fuzz.sh 100000
+
+echo "== ThreadSanitizer (work queue, informers, stores, leader election, servers)"
+bash scripts/tsan.sh
+
 echo "== e2e"
 # A kube-apiserver built outside the repository (see e2e/README.md) is used when present;
 # without KUBECONFIG or one, e2e prints "e2e: skipped (no API server)".
