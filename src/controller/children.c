@@ -1,4 +1,5 @@
-/* children.c - the compact cache of owned objects (see children.h). */
+/* children.c - the compact cache of owned objects and drift detection on our
+ * managedFields entry (see children.h). */
 #include "controller/children.h"
 
 #include <pthread.h>
@@ -72,6 +73,48 @@ static void read_workload(const json_t *obj, struct child *c) {
     c->observed_generation = int_at(obj, "status", "observedGeneration", 0);
 }
 
+/* FNV-1a 64 over the serialized bytes: no buffer, and collisions only matter for
+ * inputs an API server produced from our own field sets. */
+static int fnv_feed(const char *buf, size_t n, void *ud) {
+    uint64_t *h = ud;
+    for (size_t i = 0; i < n; i++) {
+        *h ^= (unsigned char)buf[i];
+        *h *= 1099511628211ull;
+    }
+    return 0;
+}
+
+static int is_our_apply_entry(const json_t *e) {
+    const char *mgr = json_string_value(json_object_get(e, "manager"));
+    const char *op = json_string_value(json_object_get(e, "operation"));
+    const char *sub = json_string_value(json_object_get(e, "subresource"));
+    return mgr && op && !strcmp(mgr, CHILD_MANAGED_BY) && !strcmp(op, "Apply") &&
+           (!sub || !*sub);
+}
+
+int child_owned_fields_hash(const json_t *obj, uint64_t *ret) {
+    const json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
+    *ret = 0;
+    if (!json_is_array(mf))
+        return 0;
+    uint64_t h = 14695981039346656037ull;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(mf, i, e) {
+        if (!is_our_apply_entry(e))
+            continue;
+        const char *av = json_string_value(json_object_get(e, "apiVersion"));
+        fnv_feed(av ? av : "", av ? strlen(av) : 0, &h);
+        fnv_feed("\n", 1, &h);
+        const json_t *fields = json_object_get(e, "fieldsV1");
+        if (fields)
+            json_dump_callback(fields, fnv_feed, &h, JSON_SORT_KEYS | JSON_COMPACT);
+        fnv_feed("\n", 1, &h);
+    }
+    *ret = h;
+    return 1;
+}
+
 int child_from_object(const json_t *obj, struct child *out) {
     const char *av = str_at(obj, "apiVersion", NULL), *kind = str_at(obj, "kind", NULL);
     json_t *md = json_object_get(obj, "metadata");
@@ -96,6 +139,7 @@ int child_from_object(const json_t *obj, struct child *out) {
                     !json_is_null(json_object_get(md, "deletionTimestamp"));
     out->generation = int_at(obj, "metadata", "generation", 0);
     read_workload(obj, out);
+    out->mf_state = child_owned_fields_hash(obj, &out->fields_hash);
     return 0;
 }
 
@@ -125,7 +169,16 @@ struct rec {
     int64_t generation, observed_generation;
     unsigned long long rv;                /* numeric resourceVersion, 0 when not a number */
     unsigned epoch;
+    uint64_t mf_base, mf_seen;            /* our managedFields hash: baseline, newest seen */
+    unsigned char mf_state;               /* bit 1: mf_base known, bit 2: mf_seen known */
 };
+
+#define MF_BASE 1u
+#define MF_SEEN 2u
+
+static int rec_drift(const struct rec *r) {
+    return (r->mf_state & (MF_BASE | MF_SEEN)) == (MF_BASE | MF_SEEN) && r->mf_base != r->mf_seen;
+}
 
 struct owner_list {
     struct rec **recs;
@@ -212,6 +265,9 @@ static void rec_to_child(const struct rec *r, struct child *c) {
     c->updated = r->updated;
     c->generation = r->generation;
     c->observed_generation = r->observed_generation;
+    c->mf_state = (r->mf_state & MF_SEEN) != 0;
+    c->fields_hash = r->mf_seen;
+    c->drift = rec_drift(r);
 }
 
 /* Fills r from c (strings interned; the name is set by the caller). */
@@ -240,7 +296,7 @@ static int rec_differs(const struct rec *a, const struct rec *b) {
            memcmp(a->hash, b->hash, sizeof(a->hash)) != 0 || a->deleting != b->deleting ||
            a->workload != b->workload || a->want != b->want || a->ready != b->ready ||
            a->updated != b->updated || a->generation != b->generation ||
-           a->observed_generation != b->observed_generation;
+           a->observed_generation != b->observed_generation || rec_drift(a) != rec_drift(b);
 }
 
 /* resourceVersions are opaque, but every API server makes them decimal integers
@@ -337,7 +393,31 @@ static void owner_del(struct children *cc, struct rec *r) {
         strmap_del(&cc->owners, r->owner);
 }
 
-int children_put(struct children *cc, const json_t *obj, char **ret_owner, char **ret_old_owner) {
+/* The drift fields of fresh, from what c observed, the previous record (NULL when
+ * new) and whether c is the answer to our own apply. The base moves with our own
+ * applies: the answer to one, or a version whose applied-hash annotation changed
+ * (an apply by us or by another replica: our field set follows what we send, and
+ * what we send changes the annotation). With the annotation as before, a change of
+ * our field set is someone else's doing. */
+static void rec_drift_update(struct rec *fresh, const struct rec *old, const struct child *c,
+                             int applied) {
+    fresh->mf_state = old ? old->mf_state : 0;
+    fresh->mf_base = old ? old->mf_base : 0;
+    fresh->mf_seen = old ? old->mf_seen : 0;
+    if (!c->mf_state)
+        return;   /* no managedFields: nothing to compare (keep what we knew) */
+    int reapplied = !old || old->hash_state != fresh->hash_state ||
+                    memcmp(old->hash, fresh->hash, sizeof(old->hash)) != 0;
+    fresh->mf_seen = c->fields_hash;
+    fresh->mf_state |= MF_SEEN;
+    if (applied || reapplied || !(fresh->mf_state & MF_BASE)) {
+        fresh->mf_base = c->fields_hash;
+        fresh->mf_state |= MF_BASE;
+    }
+}
+
+static int put(struct children *cc, const json_t *obj, int applied, char **ret_owner,
+               char **ret_old_owner) {
     struct child c;
     if (ret_owner)
         *ret_owner = NULL;
@@ -357,6 +437,10 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
     struct rec *r = strmap_get(&cc->map, key);
     if (r && rv && r->rv > rv) {   /* an older version than we have: keep ours */
         r->epoch = cc->epoch;
+        if (applied && c.mf_state) {   /* ...but our apply still sets the base */
+            r->mf_base = c.fields_hash;
+            r->mf_state |= MF_BASE;
+        }
         pthread_mutex_unlock(&cc->mu);
         child_done(&c);
         return 0;
@@ -364,6 +448,7 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
     struct rec fresh;
     memset(&fresh, 0, sizeof(fresh));
     rec_from_child(cc, &c, &fresh);
+    rec_drift_update(&fresh, r, &c, applied);
     if (r) {
         changed = rec_differs(r, &fresh);
         if (ret_old_owner && r->owner)
@@ -383,6 +468,14 @@ int children_put(struct children *cc, const json_t *obj, char **ret_owner, char 
     pthread_mutex_unlock(&cc->mu);
     child_done(&c);
     return changed;
+}
+
+int children_put(struct children *cc, const json_t *obj, char **ret_owner, char **ret_old_owner) {
+    return put(cc, obj, 0, ret_owner, ret_old_owner);
+}
+
+int children_put_applied(struct children *cc, const json_t *obj) {
+    return put(cc, obj, 1, NULL, NULL);
 }
 
 int children_remove(struct children *cc, const json_t *obj, char **ret_owner) {

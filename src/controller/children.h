@@ -4,7 +4,20 @@
  * label app.kubernetes.io/managed-by=tracing-operator. Caching those objects
  * whole would cost tens of KiB each in jansson; this cache keeps only what
  * reconciling needs: identity, owner, the applied-hash annotation, whether the
- * object is being deleted, and workload readiness. About 300 bytes a child.
+ * object is being deleted, workload readiness, and drift. About 300 bytes a child.
+ *
+ * Drift: the applied-hash annotation only says what we sent, not whether another
+ * field manager has since taken or removed a field we applied. So each record keeps
+ * a hash of our managedFields entry (manager tracing-operator, operation Apply: its
+ * fieldsV1 set), computed from the full object before anything strips it:
+ *   base - from the answer to our last apply (children_put_applied), or from a
+ *          version whose applied-hash annotation changed (an apply of ours or of
+ *          another replica), or else from the first version seen;
+ *   seen - from the newest version seen (watch event, relist, apply answer).
+ * seen != base means our field set changed without us: the child "drifted", the
+ * owner is requeued (children_put returns 1) and the reconcile applies that child
+ * again (force takes the fields back; fields only the other manager set survive).
+ * An object without managedFields at all (not from an API server) never drifts.
  *
  * Owner: "ns/model" from the label tracemodel.dev/model plus the object's own
  * namespace, or the annotation tracemodel.dev/owner ("ns/model") for objects in
@@ -36,6 +49,9 @@ struct child {
     int32_t want, ready;    /* desired and available replicas (pods for a DaemonSet) */
     int32_t updated;        /* up-to-date replicas (Deployment/DaemonSet), else = ready */
     int64_t generation, observed_generation;
+    int mf_state;           /* 1: fields_hash below is meaningful (managedFields present) */
+    uint64_t fields_hash;   /* child_owned_fields_hash() of this object */
+    int drift;              /* from the cache only: seen != base (see above) */
 };
 
 void child_done(struct child *c);                 /* frees the strings */
@@ -44,6 +60,12 @@ void children_array_free(struct child *arr, size_t n);
 /* Pure: fills *out from an object (strings are new). OP_EINVALID without
  * apiVersion, kind or metadata.name. */
 int child_from_object(const json_t *obj, struct child *out);
+
+/* Pure: a 64-bit hash of the fieldsV1 (and apiVersion) of every managedFields entry
+ * with manager CHILD_MANAGED_BY and operation Apply (no subresource), in order.
+ * 1 and *ret set when obj has metadata.managedFields (an absent entry of ours hashes
+ * to a fixed value: "nothing is ours"); 0 (and *ret = 0) when it has none. */
+int child_owned_fields_hash(const json_t *obj, uint64_t *ret);
 
 /* Pure: is the child ready? Non-workloads: exists and not deleting. Workloads:
  * the controller saw the current generation and ready >= want (and updated >= want). */
@@ -56,10 +78,14 @@ void children_free(struct children *cc);   /* NULL-safe */
 /* Upserts obj (borrowed). *ret_owner / *ret_old_owner (if not NULL) receive new
  * strings naming the owner now and before (NULL when none), so the caller can
  * enqueue both. Returns 1 when the child is new or something a reconcile looks at
- * changed (owner, hash, deleting, readiness), 0 when not (or when obj is older than
- * the cached version, by numeric resourceVersion: then nothing is replaced), or
- * OP_EINVALID. */
+ * changed (owner, hash, deleting, readiness, drift), 0 when not (or when obj is
+ * older than the cached version, by numeric resourceVersion: then nothing is
+ * replaced), or OP_EINVALID. */
 int children_put(struct children *cc, const json_t *obj, char **ret_owner, char **ret_old_owner);
+/* Like children_put, for the answer to our own apply (the live object as it now is):
+ * it also becomes the drift base, even when a newer version was already seen (then
+ * only the base changes). No owners are returned. */
+int children_put_applied(struct children *cc, const json_t *obj);
 /* Removes obj (borrowed; matched by apiVersion/kind/ns/name). *ret_owner as above. */
 int children_remove(struct children *cc, const json_t *obj, char **ret_owner);
 

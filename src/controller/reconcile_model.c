@@ -3,7 +3,9 @@
  *
  * No-op detection: every applied child carries tracemodel.dev/applied-hash, the
  * SHA-256 of its canonical JSON; the children cache tells the live hash, so an
- * unchanged child is not sent again. The status is patched only when it differs
+ * unchanged child is not sent again, unless the cache saw another field manager
+ * take or remove fields we applied (drift, children.h): then it is applied again,
+ * and force takes our fields back. The status is patched only when it differs
  * from the live one (lastTransitionTime aside). Objects in another namespace
  * cannot carry an ownerReference: the model gets the tracemodel.dev/cleanup
  * finalizer before the first such object is created, and deleting the model
@@ -309,10 +311,15 @@ static int apply_desired(struct run *r) {
         struct desired *d = &r->want[i];
         if (d->skipped)
             continue;
-        if (d->have_live && !d->live.deleting && !strcmp(d->live.hash, d->hash))
+        int drift = d->have_live && d->live.drift;
+        if (d->have_live && !d->live.deleting && !drift && !strcmp(d->live.hash, d->hash))
             continue;   /* unchanged: no write */
         if (!may_write(r))
             return RECONCILE_STOPPED;
+        if (drift && !strcmp(d->live.hash, d->hash))
+            log_info("reconcile.tracingmodel", "another field manager changed fields we apply, "
+                     "applying again", "namespace", r->ns, "name", r->name, "kind", d->kind,
+                     "child", d->name);
         struct op_status st = {0};
         json_t *ret = NULL;
         int rc = kube_apply(r->env->client, d->obj, &ret, &st);
@@ -324,7 +331,7 @@ static int apply_desired(struct run *r) {
         log_debug("reconcile.tracingmodel", "applied", "namespace", r->ns, "name", r->name,
                   "kind", d->kind, "child", d->name);
         if (ret) {
-            children_put(r->env->caches->children, ret, NULL, NULL);
+            children_put_applied(r->env->caches->children, ret);
             if (d->have_live)
                 child_done(&d->live);
             d->have_live = child_from_object(ret, &d->live) == 0;
