@@ -217,11 +217,12 @@ static int add_instrumentations(const struct admission_ctx *ctx, const char *ns,
     return 0;
 }
 
-/* ---- defaulted TracingModels between requests ---- */
+/* ---- defaulted TracingModels and Instrumentations between requests ---- */
 
 struct cache_entry {
-    char *key;          /* "ns/name\nuid\nresourceVersion" */
-    json_t *model;      /* defaulted */
+    char *key;          /* "<kind> ns/name\nuid\nresourceVersion" */
+    json_t *val;        /* defaulted object, or NULL when it did not load */
+    char *err;          /* why it did not load (may be NULL) */
 };
 
 struct admission_cache {
@@ -236,37 +237,47 @@ struct admission_cache *admission_cache_new(void) {
     return c;
 }
 
+static void entry_free(struct cache_entry *e) {
+    free(e->key);
+    json_decref(e->val);
+    free(e->err);
+}
+
 void admission_cache_free(struct admission_cache *c) {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->e[i].key);
-        json_decref(c->e[i].model);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        entry_free(&c->e[i]);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
 /* new string, or NULL when m has no resourceVersion (then it is not cached) */
-static char *cache_key(const json_t *m, const char *ns, const char *name) {
+static char *cache_key(const char *kind, const json_t *m, const char *ns, const char *name) {
     const json_t *md = json_object_get(m, "metadata");
     const char *rv = str_at(md, "resourceVersion"), *uid = str_at(md, "uid");
-    return rv && *rv ? xasprintf("%s/%s\n%s\n%s", ns, name, uid ? uid : "", rv) : NULL;
+    return rv && *rv ? xasprintf("%s %s/%s\n%s\n%s", kind, ns, name, uid ? uid : "", rv)
+                     : NULL;
 }
 
-/* new ref or NULL */
-static json_t *cache_get(struct admission_cache *c, const char *key) {
-    json_t *hit = NULL;
+/* 1 on a hit: *val = new ref (or NULL), *err = new string (or NULL) */
+static int cache_get(struct admission_cache *c, const char *key, json_t **val, char **err) {
+    int hit = 0;
     pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < c->n && !hit; i++)
-        if (!strcmp(c->e[i].key, key))
-            hit = json_incref(c->e[i].model);
+    for (size_t i = 0; i < c->n && !hit; i++) {
+        if (strcmp(c->e[i].key, key))
+            continue;
+        hit = 1;
+        *val = json_incref(c->e[i].val);
+        if (err)
+            *err = c->e[i].err ? xstrdup(c->e[i].err) : NULL;
+    }
     pthread_mutex_unlock(&c->mu);
     return hit;
 }
 
-static void cache_put(struct admission_cache *c, const char *key, json_t *model) {
-    size_t klen = strcspn(key, "\n") + 1;   /* "ns/name\n": an older version of it goes */
+static void cache_put(struct admission_cache *c, const char *key, json_t *val, const char *err) {
+    size_t klen = strcspn(key, "\n") + 1;   /* "kind ns/name\n": an older version goes */
     pthread_mutex_lock(&c->mu);
     size_t slot = c->n;
     for (size_t i = 0; i < c->n; i++)
@@ -276,31 +287,49 @@ static void cache_put(struct admission_cache *c, const char *key, json_t *model)
         slot = c->next;
         c->next = (c->next + 1) % ADMISSION_CACHE_MAX;
     }
-    if (slot < c->n) {
-        free(c->e[slot].key);
-        json_decref(c->e[slot].model);
-    } else {
+    if (slot < c->n)
+        entry_free(&c->e[slot]);
+    else
         c->n++;
-    }
     c->e[slot].key = xstrdup(key);
-    c->e[slot].model = json_incref(model);
+    c->e[slot].val = json_incref(val);
+    c->e[slot].err = err ? xstrdup(err) : NULL;
     pthread_mutex_unlock(&c->mu);
 }
 
 /* new ref: the TracingModel defaulted, from the cache when it has this version */
 static json_t *defaulted_model(struct admission_cache *cache, json_t *m, const char *ns,
                                const char *name) {
-    char *key = cache ? cache_key(m, ns, name) : NULL;
-    json_t *d = key ? cache_get(cache, key) : NULL;
-    if (!d) {
+    char *key = cache ? cache_key(TM_KIND, m, ns, name) : NULL;
+    json_t *d = NULL;
+    if (!key || !cache_get(cache, key, &d, NULL) || !d) {
         json_t *named = with_namespace(m, ns);
         d = tm_default(named);
         json_decref(named);
         if (d && key)
-            cache_put(cache, key, d);
+            cache_put(cache, key, d, NULL);
     }
     free(key);
     return d;
+}
+
+/* mutate_loader.load_instrumentation over the cache (user): raw carries
+ * metadata.namespace (add_instrumentations sets it). An Instrumentation that does
+ * not load is kept too, with its error, until its next version. */
+static json_t *cached_instrumentation(void *user, const json_t *raw, char **error) {
+    struct admission_cache *cache = user;
+    const json_t *md = json_object_get(raw, "metadata");
+    const char *ns = str_at(md, "namespace"), *name = str_at(md, "name");
+    char *key = ns && name ? cache_key(TINST_KIND, raw, ns, name) : NULL;
+    json_t *inst = NULL;
+    *error = NULL;
+    if (!key || !cache_get(cache, key, &inst, error)) {
+        inst = mutate_load_instrumentation(raw, error);
+        if (key)
+            cache_put(cache, key, inst, *error);
+    }
+    free(key);
+    return inst;
 }
 
 static void add_model(const struct admission_ctx *ctx, struct admission_cache *cache,
@@ -420,8 +449,9 @@ static void handle_mutate(const json_t *req, const struct admission_ctx *ctx,
         set_str(&out->reason, "the Instrumentation lookup failed");
     } else {
         struct mutate_input in = {pod, ns, ns_obj, insts, models};
+        struct mutate_loader loader = {cached_instrumentation, cache};
         struct mutate_result res;
-        int rc = mutate_pod(&in, &res);
+        int rc = mutate_pod_loaded(&in, cache ? &loader : NULL, &res);
         out->decision = res.decision;
         set_str(&out->langs, res.langs);
         set_str(&out->reason, res.reason);

@@ -33,12 +33,15 @@
 /* Admission warnings longer than this are cut (the API server truncates too). */
 #define ADMISSION_MAX_WARNING 256
 
-/* Defaulted TracingModels kept between requests (tm_default() of the same cached
- * object is a tenth of a pod admission). An entry is keyed by namespace/name and
- * is used only while the looked-up object has the same metadata.uid and
+/* Defaulted TracingModels and defaulted/validated Instrumentations kept between
+ * requests (tm_default()/tinst_load() of the same cached objects on every pod were a
+ * sixth of a pod admission). An entry is keyed by kind + namespace/name and is used
+ * only while the looked-up object has the same metadata.uid and
  * metadata.resourceVersion (what Kubernetes changes on every write); an object
- * without a resourceVersion is defaulted on every request. At most
- * ADMISSION_CACHE_MAX entries (the oldest goes). Thread-safe. */
+ * without a resourceVersion is defaulted on every request. An Instrumentation that
+ * fails validation is kept with its error until its next version. At most
+ * ADMISSION_CACHE_MAX entries of both kinds together (then slots are reused round
+ * robin). Thread-safe; the cached objects are shared read-only between requests. */
 #define ADMISSION_CACHE_MAX 256
 struct admission_cache;
 struct admission_cache *admission_cache_new(void);
@@ -78,7 +81,8 @@ struct admission_result {
  * unknown (out still holds the answer to send). */
 int admission_handle(const char *path, const char *body, size_t len,
                      const struct admission_ctx *ctx, struct admission_result *out);
-/* The same, with defaulted TracingModels kept in cache between calls (NULL = none). */
+/* The same, with defaulted TracingModels and Instrumentations kept in cache between
+ * calls (NULL = none). */
 int admission_handle_cached(const char *path, const char *body, size_t len,
                             const struct admission_ctx *ctx, struct admission_cache *cache,
                             struct admission_result *out);

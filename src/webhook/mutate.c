@@ -86,6 +86,7 @@ struct owner_info {
 
 struct mctx {
     const struct mutate_input *in;
+    const struct mutate_loader *loader;   /* NULL: mutate_load_instrumentation */
     const json_t *pod, *meta, *spec, *containers;
     const json_t *pod_ann, *ns_ann, *labels;
     const char *ns;
@@ -1156,28 +1157,17 @@ static int resolve_instrumentation(struct mctx *m, struct plan *p, const char *v
     const json_t *md = json_object_get(found, "metadata");
     snprintf(p->inst_ns, sizeof(p->inst_ns), "%s", str_at(md, "namespace"));
     snprintf(p->inst_name, sizeof(p->inst_name), "%s", str_at(md, "name"));
-    /* items of a list (and informer caches) often carry no apiVersion/kind */
-    json_t *obj = json_deep_copy(found);
-    if (!json_object_get(obj, "apiVersion"))
-        json_object_set_new(obj, "apiVersion", json_string(TM_API_VERSION));
-    if (!json_object_get(obj, "kind"))
-        json_object_set_new(obj, "kind", json_string(TINST_KIND));
-    struct diag d;
-    diag_init(&d);
-    p->inst = tinst_load(obj, 0, &d);
-    json_decref(obj);
+    char *error = NULL;
+    p->inst = m->loader && m->loader->load_instrumentation
+                  ? m->loader->load_instrumentation(m->loader->user, found, &error)
+                  : mutate_load_instrumentation(found, &error);
     if (!p->inst) {
-        char *first = NULL;
-        for (size_t i = 0; i < d.len && !first; i++)
-            if (d.items[i].level == DIAG_ERROR)
-                first = diag_item_format(&d.items[i]);
         skip(m, "Instrumentation %s/%s is invalid: %s", p->inst_ns, p->inst_name,
-             first ? first : "?");
-        free(first);
-        diag_done(&d);
+             error ? error : "?");
+        free(error);
         return -1;
     }
-    diag_done(&d);
+    free(error);
     const char *mref = str_at(json_object_get(p->inst, "spec"), "tracingModel");
     if (mref) {
         char ns[TINST_REF_MAX], name[TINST_REF_MAX];
@@ -1195,6 +1185,28 @@ static int resolve_instrumentation(struct mctx *m, struct plan *p, const char *v
             return skip(m, "inject-go: annotation " MUTATE_ANN_GO_TARGET_EXE " is required");
     }
     return 0;
+}
+
+json_t *mutate_load_instrumentation(const json_t *raw, char **error) {
+    *error = NULL;
+    /* items of a list (and informer caches) often carry no apiVersion/kind; a shallow
+     * copy takes them without touching raw (tinst_load only reads its input) */
+    json_t *obj = json_copy((json_t *)raw);
+    if (!obj)
+        return NULL;
+    if (!json_object_get(obj, "apiVersion"))
+        json_object_set_new(obj, "apiVersion", json_string(TM_API_VERSION));
+    if (!json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string(TINST_KIND));
+    struct diag d;
+    diag_init(&d);
+    json_t *inst = tinst_load(obj, 0, &d);
+    json_decref(obj);
+    for (size_t i = 0; !inst && i < d.len && !*error; i++)
+        if (d.items[i].level == DIAG_ERROR)
+            *error = diag_item_format(&d.items[i]);
+    diag_done(&d);
+    return inst;
 }
 
 static long container_index(const struct mctx *m, const char *name) {
@@ -1546,6 +1558,11 @@ const char *mutate_decision_name(enum mutate_decision d) {
 }
 
 int mutate_pod(const struct mutate_input *in, struct mutate_result *out) {
+    return mutate_pod_loaded(in, NULL, out);
+}
+
+int mutate_pod_loaded(const struct mutate_input *in, const struct mutate_loader *loader,
+                      struct mutate_result *out) {
     memset(out, 0, sizeof(*out));
     out->patch = json_array();
     out->warnings = json_array();
@@ -1554,6 +1571,7 @@ int mutate_pod(const struct mutate_input *in, struct mutate_result *out) {
     out->instrumentation = xstrdup("");
     struct mctx m = {0};
     m.in = in;
+    m.loader = loader;
     m.pod = in ? in->pod : NULL;
     m.meta = json_object_get(m.pod, "metadata");
     m.spec = json_object_get(m.pod, "spec");

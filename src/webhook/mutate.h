@@ -76,6 +76,25 @@ struct mutate_result {
 int mutate_pod(const struct mutate_input *in, struct mutate_result *out);
 void mutate_result_free(struct mutate_result *r);
 
+/* The raw Instrumentation mutate_pod picked, defaulted and validated: tinst_load() of
+ * it (apiVersion/kind filled in when missing, as list items and informer caches
+ * often lack them; raw is not modified). new ref, or NULL with *error = the first
+ * validation error (new string, or NULL when there is none to name). */
+json_t *mutate_load_instrumentation(const json_t *raw, char **error);
+
+/* How mutate_pod_loaded turns the raw Instrumentation it picked into the defaulted
+ * one: load_instrumentation has mutate_load_instrumentation's contract (new ref, or
+ * NULL with *error) and may answer from a cache (admission.c keeps them per
+ * resourceVersion). The returned object is only read. */
+struct mutate_loader {
+    json_t *(*load_instrumentation)(void *user, const json_t *raw, char **error);
+    void *user;
+};
+/* mutate_pod with the Instrumentation loaded through loader (NULL, or a NULL
+ * load_instrumentation: mutate_load_instrumentation). Same result bytes. */
+int mutate_pod_loaded(const struct mutate_input *in, const struct mutate_loader *loader,
+                      struct mutate_result *out);
+
 /* The service name the webhook gives a container: annotation
  * resource.opentelemetry.io/service.name, label app.kubernetes.io/name, the owner
  * (ReplicaSet -> Deployment by pod-template-hash, Job -> CronJob by its numeric

@@ -600,6 +600,88 @@ static void test_model_cache(void **state) {
     fake_free(&f);
 }
 
+/* The answer and decision of one pod admission (body is a new string). */
+static char *answer_any(const struct admission_ctx *ctx, struct admission_cache *cache,
+                        const char *body, enum mutate_decision *decision) {
+    struct admission_result res;
+    assert_int_equal(admission_handle_cached("/mutate-v1-pod", body, strlen(body), ctx, cache,
+                                             &res), 0);
+    *decision = res.decision;
+    char *out = res.body;
+    res.body = NULL;
+    admission_result_free(&res);
+    return out;
+}
+
+/* Defaulted and validated Instrumentations are reused while uid and resourceVersion are
+ * unchanged; one that fails validation is remembered with its error. */
+static void test_instrumentation_cache(void **state) {
+    (void)state;
+    struct fake f;
+    struct admission_ctx ctx;
+    fake_init(&f, &ctx);
+    json_t *inst = json_array_get(json_object_get(f.insts, "shop"), 0);
+    json_t *md = json_object_get(inst, "metadata");
+    json_t *spec = json_object_get(inst, "spec");
+    json_object_set_new(md, "uid", json_string("9b2e-inst-uid"));
+    json_object_set_new(md, "resourceVersion", json_string("3"));
+    json_t *pod = java_pod();
+    char *body = review_text("c5c5-uid", pod, "CREATE", "Pod", "shop");
+    struct admission_cache *cache = admission_cache_new();
+    enum mutate_decision dec;
+
+    char *first = answer(&ctx, cache, body);
+    char *plain = answer(&ctx, NULL, body);
+    assert_string_equal(first, plain);          /* the cache changes no byte */
+    /* the same version: the cached Instrumentation stands, though the content changed */
+    json_object_set_new(spec, "env", json_pack("[{s:s, s:s}]", "name", "EXTRA", "value", "1"));
+    char *cached = answer(&ctx, cache, body);
+    assert_string_equal(cached, first);
+    char *fresh = answer(&ctx, NULL, body);
+    assert_string_not_equal(fresh, first);      /* the change shows without a cache */
+    /* a new resourceVersion is loaded again */
+    json_object_set_new(md, "resourceVersion", json_string("4"));
+    char *bumped = answer(&ctx, cache, body);
+    assert_string_equal(bumped, fresh);
+    /* a new uid (deleted and re-created under the same name) is loaded again */
+    json_object_set_new(md, "uid", json_string("9b2e-inst-uid-2"));
+    json_object_del(spec, "env");
+    char *recreated = answer(&ctx, cache, body);
+    assert_string_equal(recreated, first);
+
+    /* an invalid version: skipped, and the error is remembered for that version */
+    json_object_set_new(md, "resourceVersion", json_string("5"));
+    json_object_set_new(spec, "sampler", json_pack("{s:s, s:s}", "type", "traceidratio",
+                                                   "argument", "1.5"));
+    char *bad = answer_any(&ctx, cache, body, &dec);
+    assert_int_equal(dec, MUTATE_SKIPPED);
+    char *bad_plain = answer_any(&ctx, NULL, body, &dec);
+    assert_string_equal(bad, bad_plain);
+    json_object_del(spec, "sampler");           /* fixed, but the same version */
+    char *bad_cached = answer_any(&ctx, cache, body, &dec);
+    assert_int_equal(dec, MUTATE_SKIPPED);
+    assert_string_equal(bad_cached, bad);
+    json_object_set_new(md, "resourceVersion", json_string("6"));
+    char *fixed = answer(&ctx, cache, body);
+    assert_string_equal(fixed, first);
+
+    /* an Instrumentation without resourceVersion is never cached */
+    json_object_del(md, "resourceVersion");
+    json_object_set_new(spec, "env", json_pack("[{s:s, s:s}]", "name", "EXTRA", "value", "2"));
+    char *norv = answer(&ctx, cache, body);
+    char *norv_plain = answer(&ctx, NULL, body);
+    assert_string_equal(norv, norv_plain);
+    assert_string_not_equal(norv, first);
+    assert_string_not_equal(norv, fresh);
+
+    free(first), free(plain), free(cached), free(fresh), free(bumped), free(recreated);
+    free(bad), free(bad_plain), free(bad_cached), free(fixed), free(norv), free(norv_plain);
+    admission_cache_free(cache);
+    free(body);
+    json_decref(pod);
+    fake_free(&f);
+}
+
 int main(void) {
     xalloc_init();
     const struct CMUnitTest tests[] = {
@@ -615,6 +697,7 @@ int main(void) {
         cmocka_unit_test(test_validate_instrumentation),
         cmocka_unit_test(test_dry_run_flag),
         cmocka_unit_test(test_model_cache),
+        cmocka_unit_test(test_instrumentation_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
