@@ -10,7 +10,7 @@ set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
 POLL_PID=
-trap '[ -n "$POLL_PID" ] && kill "$POLL_PID" 2>/dev/null; e2e_stop_operator K1; e2e_stop_operator K2; e2e_cleanup_webhooks' EXIT
+trap '[ -z "$POLL_PID" ] || kill "$POLL_PID" 2>/dev/null || true; e2e_stop_operator K1; e2e_stop_operator K2; e2e_cleanup_webhooks' EXIT
 NS=fault-kill LEASE=fault-kill-lock LEASE_S=15 MARGIN_S=${E2E_TAKEOVER_MARGIN_S:-5}
 lease() { e2e_jsonpath '{.spec.holderIdentity}' -n tracing-system lease $LEASE; }
 identity_of() { grep -o '"became leader"[^}]*"identity":"[^"]*"' "$E2E_DIR/operator-$1.log" | head -1 | sed 's/.*"identity":"//; s/"$//'; }
