@@ -278,8 +278,10 @@ static void env_add_plain(json_t *env, const char *name, const char *value) {
         json_array_append_new(env, env_plain(name, value));
 }
 
+/* Entries of env may be shared (with the pod, the cached Instrumentation, the patch):
+ * they are never changed in place, a changed one is replaced by a new object. */
 static void env_set_value(json_t *env, long idx, const char *value) {
-    json_t *e = json_deep_copy(json_array_get(env, (size_t)idx));
+    json_t *e = json_copy(json_array_get(env, (size_t)idx));
     json_object_set_new(e, "value", json_string(value));
     json_array_set_new(env, (size_t)idx, e);
 }
@@ -289,7 +291,7 @@ static void env_add_list(json_t *env, const json_t *list) {
     json_t *e;
     json_array_foreach(list, i, e) {
         if (json_is_object(e) && str_at(e, "name"))
-            env_add(env, json_deep_copy(e));
+            env_add(env, json_incref(e));
     }
 }
 
@@ -819,14 +821,15 @@ static int fill_env(struct mctx *m, const struct plan *p, json_t *env, json_t *m
 
 /* Patch ops turning orig (the container's env, NULL when absent) into work. Entries
  * below norig keep their place (a changed value is an "add" on its value), the moved
- * entry is removed, appended entries are added at the end. */
+ * entry is removed, appended entries are added at the end. The values go into ops by
+ * reference (no copies): work must not change afterwards. */
 static void env_ops(json_t *ops, size_t ci, const json_t *orig, const json_t *work,
                     long moved) {
     char base[64];
     snprintf(base, sizeof(base), "/spec/containers/%zu/env", ci);
     if (!orig) {
         if (json_array_size(work))
-            jp_add(ops, base, json_deep_copy(work));
+            jp_add(ops, base, json_incref((json_t *)work));
         return;
     }
     size_t norig = json_array_size(orig);
@@ -845,22 +848,24 @@ static void env_ops(json_t *ops, size_t ci, const json_t *orig, const json_t *wo
     }
     char *dash = xasprintf("%s/-", base);
     for (size_t j = norig; j < json_array_size(work); j++)
-        jp_add(ops, dash, json_deep_copy(json_array_get(work, j)));
+        jp_add(ops, dash, json_incref(json_array_get(work, j)));
     free(dash);
 }
 
+/* Ops appending the items of add to the list at base (or adding it whole when orig is
+ * absent); by reference, like env_ops. */
 static void list_ops(json_t *ops, const char *base, const json_t *orig, const json_t *add) {
     if (!json_array_size(add))
         return;
     if (!orig) {
-        jp_add(ops, base, json_deep_copy(add));
+        jp_add(ops, base, json_incref((json_t *)add));
         return;
     }
     char *dash = xasprintf("%s/-", base);
     size_t i;
     json_t *v;
     json_array_foreach(add, i, v) {
-        jp_add(ops, dash, json_deep_copy(v));
+        jp_add(ops, dash, json_incref(v));
     }
     free(dash);
 }
@@ -956,7 +961,7 @@ static json_t *lang_resources(const struct mctx *m, const struct plan *p) {
                                         tinst_lang_name(p->lang));
     const json_t *r = json_object_get(blk, "resources");
     if (json_is_object(r) && json_object_size(r))
-        return json_deep_copy(r);
+        return json_incref((json_t *)r);   /* only read (serialized) from here on */
     return derive_resources(m->containers);
 }
 
@@ -1041,7 +1046,7 @@ static int inject_container(struct mctx *m, const struct plan *p, size_t ci) {
     const char *cname = str_at(c, "name");
     const json_t *orig_env = json_object_get(c, "env");
     const json_t *orig_mounts = json_object_get(c, "volumeMounts");
-    json_t *env = orig_env ? json_deep_copy(orig_env) : json_array();
+    json_t *env = orig_env ? json_copy((json_t *)orig_env) : json_array();   /* see env_set_value */
     json_t *mounts = json_array();
     long moved;
     if (p->lang != TINST_SDK) {
@@ -1327,7 +1332,7 @@ static void annotation_ops(struct mctx *m, json_t *patch, json_t *kv) {
         return;
     }
     if (!json_is_object(m->pod_ann)) {
-        jp_add(patch, "/metadata/annotations", json_deep_copy(kv));
+        jp_add(patch, "/metadata/annotations", json_incref(kv));
         return;
     }
     const char *k;
@@ -1538,7 +1543,7 @@ static void assemble(struct mctx *m, struct mutate_result *out) {
     size_t i;
     json_t *c;
     json_array_foreach(m->extra, i, c) {
-        jp_add(patch, "/spec/containers/-", json_deep_copy(c));
+        jp_add(patch, "/spec/containers/-", json_incref(c));
     }
     if (m->share_pid)
         jp_add(patch, "/spec/shareProcessNamespace", json_true());

@@ -61,7 +61,8 @@ struct mutate_input {
 
 struct mutate_result {
     enum mutate_decision decision;
-    json_t *patch;      /* new ref: JSON Patch array, empty when nothing changes */
+    json_t *patch;      /* new ref: JSON Patch array, empty when nothing changes; its
+                         * values may share nodes with the inputs (read it, don't change it) */
     char *langs;        /* "java" / "java,python" / "sdk,sidecar"; "" when none */
     char *reason;       /* short human reason (skip/disabled/error/already), "" when injected */
     char *instrumentation; /* "<ns>/<name>[,...]" of the Instrumentations used, or "" */
