@@ -55,12 +55,13 @@ int jp_token_unescape(char *token) {
     return 0;
 }
 
+/* The keys are constants and op is one of ours: no UTF-8 checks for them. */
 static void jp_op(json_t *patch, const char *op, const char *path, json_t *value) {
     json_t *o = json_object();
-    json_object_set_new(o, "op", json_string(op));
-    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new_nocheck(o, "op", json_string_nocheck(op));
+    json_object_set_new_nocheck(o, "path", json_string(path));
     if (value)
-        json_object_set_new(o, "value", value);
+        json_object_set_new_nocheck(o, "value", value);
     json_array_append_new(patch, o);
 }
 

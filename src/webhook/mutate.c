@@ -234,15 +234,62 @@ char *mutate_service_name(const json_t *pod, const char *container) {
     return s;
 }
 
+/* ---- building small objects ------------------------------------------------
+ * Direct jansson calls instead of json_pack on the hot path (its format parsing costs
+ * more than the building). Same values, keys in the same order, and like json_pack a
+ * NULL or non-UTF-8 string fails the whole value (NULL). Keys are constants. */
+
+/* o[key] = v (stolen); -1 when v is NULL */
+static int obj_set(json_t *o, const char *key, json_t *v) {
+    return v ? json_object_set_new_nocheck(o, key, v) : -1;
+}
+
+/* o[key] = the string v; -1 when v is NULL or not UTF-8 */
+static int obj_str(json_t *o, const char *key, const char *v) {
+    return obj_set(o, key, v ? json_string(v) : NULL);
+}
+
+/* o, or NULL (o released) when bad */
+static json_t *obj_done(json_t *o, int bad) {
+    if (!bad)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+/* new ref: {k1: v1} or {k1: v1, k2: v2} (k2 NULL), string values */
+static json_t *obj_strs(const char *k1, const char *v1, const char *k2, const char *v2) {
+    json_t *o = json_object();
+    int bad = obj_str(o, k1, v1);
+    if (k2)
+        bad |= obj_str(o, k2, v2);
+    return obj_done(o, bad);
+}
+
+/* new ref: an array of n strings */
+static json_t *str_array(size_t n, const char *const *v) {
+    json_t *a = json_array();
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        json_t *e = v[i] ? json_string(v[i]) : NULL;
+        bad = !e || json_array_append_new(a, e);
+    }
+    return obj_done(a, bad);
+}
+
 /* ---- env helpers ---------------------------------------------------------- */
 
 static json_t *env_plain(const char *name, const char *value) {
-    return json_pack("{s:s, s:s}", "name", name, "value", value);
+    return obj_strs("name", name, "value", value);
 }
 
+/* {"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": field}}} */
 static json_t *env_field(const char *name, const char *field) {
-    return json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", name, "valueFrom", "fieldRef",
-                     "apiVersion", "v1", "fieldPath", field);
+    json_t *e = obj_strs("name", name, NULL, NULL);
+    json_t *vf = json_object();
+    int bad = obj_set(vf, "fieldRef", obj_strs("apiVersion", "v1", "fieldPath", field));
+    vf = obj_done(vf, bad);
+    return obj_done(e, !e || obj_set(e, "valueFrom", vf));
 }
 
 static long env_find(const json_t *env, const char *name) {
@@ -977,9 +1024,16 @@ static json_t *init_security_context(const struct mctx *m, const struct plan *p)
         uid = run_as_user(json_object_get(m->spec, "securityContext"));
     if (!uid)
         uid = DEFAULT_NONROOT_UID;
-    return json_pack("{s:b, s:{s:[s]}, s:b, s:b, s:I, s:{s:s}}", "allowPrivilegeEscalation", 0,
-                     "capabilities", "drop", "ALL", "readOnlyRootFilesystem", 1, "runAsNonRoot",
-                     1, "runAsUser", (json_int_t)uid, "seccompProfile", "type", "RuntimeDefault");
+    static const char *const all[] = {"ALL"};
+    json_t *sc = json_object(), *caps = json_object();
+    obj_set(sc, "allowPrivilegeEscalation", json_false());
+    obj_set(caps, "drop", str_array(1, all));
+    obj_set(sc, "capabilities", caps);
+    obj_set(sc, "readOnlyRootFilesystem", json_true());
+    obj_set(sc, "runAsNonRoot", json_true());
+    obj_set(sc, "runAsUser", json_integer((json_int_t)uid));
+    obj_set(sc, "seccompProfile", obj_strs("type", "RuntimeDefault", NULL, NULL));
+    return sc;
 }
 
 /* ---- building the injection -------------------------------------------------------- */
@@ -999,21 +1053,31 @@ static void add_init_container(struct mctx *m, const struct plan *p) {
     json_t *cmd;
     if (p->lang == TINST_JAVA) {
         char *dst = xasprintf("%s/javaagent.jar", dir);
-        cmd = json_pack("[s, s, s]", "cp", "/javaagent.jar", dst);
+        const char *argv[] = {"cp", "/javaagent.jar", dst};
+        cmd = str_array(3, argv);
         free(dst);
     } else {
         const char *src = "/autoinstrumentation/.";
         if (p->lang == TINST_PYTHON && ieq(ann(m, MUTATE_ANN_PYTHON_PLATFORM), "musl"))
             src = "/autoinstrumentation-musl/.";
-        cmd = json_pack("[s, s, s, s]", "cp", "-r", src, dir);
+        const char *argv[] = {"cp", "-r", src, dir};
+        cmd = str_array(4, argv);
     }
-    json_t *ic = json_pack("{s:s, s:s, s:o, s:[{s:s, s:s}], s:o, s:o}", "name", name, "image",
-                           image_of(p), "command", cmd, "volumeMounts", "name", name,
-                           "mountPath", dir, "resources", lang_resources(m, p),
-                           "securityContext", init_security_context(m, p));
-    json_array_append_new(m->inits, ic);
-    add_volume(m, json_pack("{s:s, s:{s:s}}", "name", name, "emptyDir", "sizeLimit",
-                            TINST_VOLUME_SIZE_LIMIT));
+    /* {name, image, command, volumeMounts: [{name, mountPath}], resources, securityContext} */
+    json_t *ic = json_object(), *vm = json_array();
+    int bad = obj_str(ic, "name", name);   /* one statement each: keys in this order */
+    bad |= obj_str(ic, "image", image_of(p));
+    bad |= obj_set(ic, "command", cmd);
+    json_t *mount = obj_strs("name", name, "mountPath", dir);
+    bad |= !mount || json_array_append_new(vm, mount);
+    bad |= obj_set(ic, "volumeMounts", vm);
+    bad |= obj_set(ic, "resources", lang_resources(m, p));
+    bad |= obj_set(ic, "securityContext", init_security_context(m, p));
+    json_array_append_new(m->inits, obj_done(ic, bad));
+    json_t *vol = obj_strs("name", name, NULL, NULL);
+    add_volume(m, obj_done(vol, !vol || obj_set(vol, "emptyDir",
+                                                obj_strs("sizeLimit", TINST_VOLUME_SIZE_LIMIT,
+                                                         NULL, NULL))));
 }
 
 /* The Go agent: a privileged eBPF sidecar sharing the pod's process namespace. */
@@ -1053,7 +1117,7 @@ static int inject_container(struct mctx *m, const struct plan *p, size_t ci) {
         char name[96], dir[97];
         snprintf(name, sizeof(name), MUTATE_NAME_PREFIX "%s", tinst_lang_name(p->lang));
         snprintf(dir, sizeof(dir), "/%s", name);
-        json_array_append_new(mounts, json_pack("{s:s, s:s}", "name", name, "mountPath", dir));
+        json_array_append_new(mounts, obj_strs("name", name, "mountPath", dir));
     }
     int rc = fill_env(m, p, env, mounts, cname, str_at(c, "image"), &moved);
     if (!rc) {
