@@ -9,15 +9,28 @@
 
 #include "base/xalloc.h"
 
+/* strbuf_append without the call in the common case (room left, no limit): the
+ * writer appends a few bytes at a time, a thousand times per answer. */
+static inline void put(struct strbuf *b, const char *s, size_t n) {
+    if (!b->limit && b->len + n < b->cap) {
+        memcpy(b->buf + b->len, s, n);
+        b->len += n;
+        b->buf[b->len] = '\0';
+        return;
+    }
+    strbuf_append(b, s, n);
+}
+
 void jp_path_push(struct strbuf *path, const char *token) {
-    strbuf_append(path, "/", 1);
-    for (const char *p = token; *p; p++) {
-        if (*p == '~')
-            strbuf_append(path, "~0", 2);
-        else if (*p == '/')
-            strbuf_append(path, "~1", 2);
-        else
-            strbuf_append(path, p, 1);
+    put(path, "/", 1);
+    for (const char *p = token; *p;) {
+        size_t n = strcspn(p, "~/");   /* the bytes that need no escape, at once */
+        put(path, p, n);
+        p += n;
+        if (*p) {
+            put(path, *p == '~' ? "~0" : "~1", 2);
+            p++;
+        }
     }
 }
 
@@ -77,13 +90,13 @@ void jp_remove(json_t *patch, const char *path) { jp_op(patch, "remove", path, N
 
 void jp_quote(struct strbuf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
-    strbuf_append(b, "\"", 1);
+    put(b, "\"", 1);
     size_t run = 0;   /* start of the bytes not yet appended */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        strbuf_append(b, s + run, i - run);
+        put(b, s + run, i - run);
         run = i + 1;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t len = 2;
@@ -101,10 +114,10 @@ void jp_quote(struct strbuf *b, const char *s, size_t n) {
             esc[5] = hex[c & 15];
             len = 6;
         }
-        strbuf_append(b, esc, len);
+        put(b, esc, len);
     }
-    strbuf_append(b, s + run, n - run);
-    strbuf_append(b, "\"", 1);
+    put(b, s + run, n - run);
+    put(b, "\"", 1);
 }
 
 void jp_dump(struct strbuf *b, const json_t *v) {
@@ -112,28 +125,28 @@ void jp_dump(struct strbuf *b, const json_t *v) {
         return;
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        strbuf_append(b, "{", 1);
+        put(b, "{", 1);
         int first = 1;
         for (void *it = json_object_iter((json_t *)v); it;
              it = json_object_iter_next((json_t *)v, it)) {
             if (!first)
-                strbuf_append(b, ",", 1);
+                put(b, ",", 1);
             first = 0;
             jp_quote(b, json_object_iter_key(it), json_object_iter_key_len(it));
-            strbuf_append(b, ":", 1);
+            put(b, ":", 1);
             jp_dump(b, json_object_iter_value(it));
         }
-        strbuf_append(b, "}", 1);
+        put(b, "}", 1);
         return;
     }
     case JSON_ARRAY: {
-        strbuf_append(b, "[", 1);
+        put(b, "[", 1);
         for (size_t i = 0, n = json_array_size(v); i < n; i++) {
             if (i)
-                strbuf_append(b, ",", 1);
+                put(b, ",", 1);
             jp_dump(b, json_array_get(v, i));
         }
-        strbuf_append(b, "]", 1);
+        put(b, "]", 1);
         return;
     }
     case JSON_STRING:
@@ -142,7 +155,7 @@ void jp_dump(struct strbuf *b, const json_t *v) {
     case JSON_INTEGER: {
         char num[32];
         int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        strbuf_append(b, num, (size_t)n);
+        put(b, num, (size_t)n);
         return;
     }
     case JSON_REAL: {   /* rare here: jansson's own formatting, to stay identical */
@@ -152,9 +165,9 @@ void jp_dump(struct strbuf *b, const json_t *v) {
         free(s);
         return;
     }
-    case JSON_TRUE: strbuf_append(b, "true", 4); return;
-    case JSON_FALSE: strbuf_append(b, "false", 5); return;
-    case JSON_NULL: strbuf_append(b, "null", 4); return;
+    case JSON_TRUE: put(b, "true", 4); return;
+    case JSON_FALSE: put(b, "false", 5); return;
+    case JSON_NULL: put(b, "null", 4); return;
     }
 }
 
