@@ -390,6 +390,80 @@ static void test_wrong_types(void **state) {
     json_decref(insts);
 }
 
+/* ---- the Instrumentation loader (admission.c caches through it) ------------------- */
+
+struct counting_loader {
+    int calls;
+    const char *fail;       /* when set: load nothing, with this error */
+};
+
+static json_t *count_load(void *user, const json_t *raw, char **error) {
+    struct counting_loader *l = user;
+    l->calls++;
+    if (l->fail) {
+        *error = xstrdup(l->fail);
+        return NULL;
+    }
+    return mutate_load_instrumentation(raw, error);
+}
+
+/* The loader is what turns the picked Instrumentation into the defaulted one: same
+ * answer as without it, and its error is the skip reason. */
+static void test_loader(void **state) {
+    (void)state;
+    struct tcase c;
+    load_case("java", &c);
+    const json_t *pod = json_object_get(c.doc, "pod");
+    struct mutate_input in = {
+        .pod = pod, .namespace = "shop", .ns_obj = c.ns_obj,
+        .instrumentations = c.insts, .models = c.models,
+    };
+    struct mutate_result plain, loaded, failed;
+    assert_int_equal(mutate_pod(&in, &plain), 0);
+    struct counting_loader cl = {0, NULL};
+    struct mutate_loader ld = {count_load, &cl};
+    assert_int_equal(mutate_pod_loaded(&in, &ld, &loaded), 0);
+    assert_int_equal(cl.calls, 1);
+    assert_int_equal(loaded.decision, MUTATE_INJECTED);
+    assert_true(json_equal(plain.patch, loaded.patch));
+    cl.fail = "spec.sampler.argument: must be a number in [0, 1]";
+    assert_int_equal(mutate_pod_loaded(&in, &ld, &failed), 0);
+    assert_int_equal(cl.calls, 2);
+    assert_int_equal(failed.decision, MUTATE_SKIPPED);
+    assert_string_equal(failed.reason, "Instrumentation shop/default is invalid: "
+                                       "spec.sampler.argument: must be a number in [0, 1]");
+    mutate_result_free(&plain);
+    mutate_result_free(&loaded);
+    mutate_result_free(&failed);
+    free_case(&c);
+}
+
+/* mutate_load_instrumentation fills apiVersion/kind for tinst_load without touching
+ * the raw object, and names the first error of an invalid one. */
+static void test_load_instrumentation(void **state) {
+    (void)state;
+    json_t *raw = json_pack("{s:{s:s, s:s}, s:{s:s}}", "metadata", "name", "i",
+                            "namespace", "shop", "spec", "tracingModel", "m");
+    char *err = (char *)"unset";
+    json_t *inst = mutate_load_instrumentation(raw, &err);
+    assert_non_null(inst);
+    assert_null(err);
+    assert_null(json_object_get(raw, "apiVersion"));
+    assert_null(json_object_get(raw, "kind"));
+    assert_string_equal(json_string_value(json_object_get(inst, "kind")), "Instrumentation");
+    /* defaulted: the Java agent image is filled in */
+    assert_non_null(json_object_get(json_object_get(json_object_get(inst, "spec"), "java"),
+                                    "image"));
+    json_decref(inst);
+    json_object_set_new(json_object_get(raw, "spec"), "sampler",
+                        json_pack("{s:s, s:s}", "type", "traceidratio", "argument", "1.5"));
+    assert_null(mutate_load_instrumentation(raw, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "spec.sampler.argument"));
+    free(err);
+    json_decref(raw);
+}
+
 /* A pod with 1,000 containers: the named one is instrumented, the rest untouched. */
 static void test_thousand_containers(void **state) {
     (void)state;
@@ -462,7 +536,7 @@ static void test_service_name_chain(void **state) {
 int main(void) {
     xalloc_init();
     size_t n = sizeof(cases) / sizeof(cases[0]);
-    struct CMUnitTest *tests = xcalloc(n + 4, sizeof(*tests));
+    struct CMUnitTest *tests = xcalloc(n + 6, sizeof(*tests));
     for (size_t i = 0; i < n; i++) {
         tests[i].name = cases[i];
         tests[i].test_func = run_case;
@@ -476,7 +550,11 @@ int main(void) {
     tests[n + 2].test_func = test_thousand_containers;
     tests[n + 3].name = "service_name_chain";
     tests[n + 3].test_func = test_service_name_chain;
-    int rc = _cmocka_run_group_tests("webhook_mutate", tests, n + 4, NULL, NULL);
+    tests[n + 4].name = "loader";
+    tests[n + 4].test_func = test_loader;
+    tests[n + 5].name = "load_instrumentation";
+    tests[n + 5].test_func = test_load_instrumentation;
+    int rc = _cmocka_run_group_tests("webhook_mutate", tests, n + 6, NULL, NULL);
     free(tests);
     return rc;
 }
