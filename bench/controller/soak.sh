@@ -40,6 +40,21 @@ cleanup() {
   [ -n "${SOAK_LOCAL:-}" ] && e2e_stop_control_plane
 }
 trap cleanup EXIT
+# lib.sh's kube-apiserver has a /24 Service range (253 ClusterIPs): one Service per
+# model needs more. Same flags otherwise.
+e2e_start_apiserver() {
+  local D=$E2E_DIR P=$E2E_DIR/pki
+  "$KUBE_APISERVER" --etcd-servers="http://127.0.0.1:$E2E_ETCD_PORT" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$E2E_API_PORT" \
+    --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" --client-ca-file="$P/ca.crt" \
+    --token-auth-file="$D/tokens.csv" \
+    --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --authorization-mode=Node,RBAC --service-cluster-ip-range=10.0.0.0/16 \
+    --endpoint-reconciler-type=none --cert-dir="$D/kas-certs" >>"$D/kas.log" 2>&1 &
+  echo $! >"$D/kas.pid"
+  e2e_wait 90 e2e_apiserver_ready || { echo "soak: kube-apiserver did not become ready (see $D/kas.log)" >&2; return 1; }
+}
 if [ -z "${KUBECONFIG:-}" ]; then
   unset KUBE_CONTROLLER_MANAGER
   log "starting etcd + kube-apiserver in $OUT"
@@ -58,7 +73,7 @@ e2e_wait 60 kubectl get crd tracingmodels.tracemodel.dev >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/tracingmodels.tracemodel.dev >/dev/null
 
 metric() { curl -s "http://127.0.0.1:$metrics/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
-reconciles() { curl -s "http://127.0.0.1:$metrics/metrics" | awk '/^tracing_operator_reconcile_total\{kind="tracingmodel"/ { s += $2 } END { print s + 0 }'; }
+reconciles() { curl -s "http://127.0.0.1:$metrics/metrics" | awk '/^tracing_operator_reconcile_total\{kind="TracingModel"/ { s += $2 } END { print s + 0 }'; }
 proc() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$OP_PID/status"; }
 # all_observed: prints "observed/total"; true when every model's generation is observed
 all_observed() {
@@ -130,7 +145,7 @@ log "editing at $RATE/s for ${SECONDS_}s (samples every 10 s in $OUT/samples.csv
 wait "$EDITOR_PID"; EDITOR_PID=
 t_end=$(date +%s)
 read -r edits edit_fails <"$OUT/edits.txt"
-log "edits: $edits sent, $edit_fails failed"
+log "edits: $edits sent, $edit_fails failed; operator warnings: $(grep -c '"level":"warn"' "$OUT/operator.log" || true)"
 kill -0 "$OP_PID" 2>/dev/null || { log "FAIL: the operator died"; exit 1; }
 
 # ---- drain ----
