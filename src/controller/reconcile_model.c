@@ -483,8 +483,12 @@ static int update_status(struct run *r, const char *invalid, const struct render
         sc[nc++] = (struct status_child){d->av, d->kind, d->ns, d->name,
                                          d->have_live ? &d->live : NULL};
     }
+    json_t *defaulted = tm_default(r->model); /* the Tail printer column shows the effective value */
+    int tail = tm_get_bool(defaulted, "spec.sampling.tail.enabled", 0);
+    json_decref(defaulted);
     struct tm_status_input in = {
         .model = r->model,
+        .tail_sampling = tail,
         .invalid = invalid,
         .endpoints = rr ? rr->endpoints : NULL,
         .capacity = rr ? rr->capacity : NULL,

@@ -178,6 +178,7 @@ json_t *tm_status_compute(const struct tm_status_input *in) {
     json_object_set_new(st, "children", children_json(in));
     if (in->capacity && !json_is_null(in->capacity))
         json_object_set(st, "capacity", (json_t *)in->capacity);
+    json_object_set_new(st, "tailSampling", json_boolean(in->tail_sampling));
     return st;
 }
 
@@ -204,7 +205,8 @@ int status_equal(const json_t *a, const json_t *b) {
 /* The status fields this operator writes; others (e.g. an Instrumentation's
  * uninstrumentedPods) belong to other writers and are neither compared nor removed. */
 static const char *const owned_keys[] = {"observedGeneration", "conditions", "endpoints",
-                                         "children", "capacity", "tracingModel"};
+                                         "children", "capacity", "tracingModel",
+                                         "tailSampling"};
 #define N_OWNED (sizeof(owned_keys) / sizeof(owned_keys[0]))
 
 /* Written by the Instrumentation pod checks only, kept verbatim in the stand-in. */

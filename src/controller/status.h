@@ -49,6 +49,7 @@ struct tm_status_input {
     const char *invalid;            /* NULL, or why the spec cannot be rendered */
     const json_t *endpoints;        /* borrowed, may be NULL */
     const json_t *capacity;         /* borrowed, may be NULL */
+    int tail_sampling;              /* the effective spec.sampling.tail.enabled (defaults applied) */
     const struct status_child *children;
     size_t n_children;
     const struct status_skip *skips;

@@ -216,6 +216,7 @@ static void first_reconcile_applies_children_and_status(void **state) {
     json_t *sp = request_body(x, 2);
     json_t *st = json_object_get(sp, "status");
     assert_int_equal(json_integer_value(json_object_get(st, "observedGeneration")), 2);
+    assert_true(json_is_false(json_object_get(st, "tailSampling"))); /* no rules: no tail sampling */
     assert_string_equal(cond_field(st, "Ready", "status"), "True");
     assert_string_equal(cond_field(st, "Ready", "reason"), "Available");
     assert_string_equal(cond_field(st, "Progressing", "status"), "False");

@@ -68,7 +68,7 @@ static void names_and_columns(void **state) {
     static const char *cols[][3] = {
         {"Backend", ".spec.backend.type", "string"},
         {"Rate", ".spec.sampling.rate", "number"},
-        {"Tail", ".spec.sampling.tail.enabled", "boolean"},
+        {"Tail", ".status.tailSampling", "boolean"},
         {"Ready", ".status.conditions[?(@.type==\"Ready\")].status", "string"},
         {"Age", ".metadata.creationTimestamp", "date"},
     };
