@@ -1,7 +1,9 @@
 /* test_webhook_server_admission.c - the real admission code behind the HTTPS
  * server (webhook_admission_handler): an opted-in pod comes back with a JSON
  * Patch and its uid, a bad TracingModel is refused naming the field, and the
- * observe hook sees every answer. */
+ * observe hook sees every answer. The server starts in the cmocka setup and
+ * stops in the teardown, so a failed check never leaves its thread running at
+ * exit; under valgrind (OP_UNDER_VALGRIND) the time limits are 20x longer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +43,12 @@ static json_t *get_model(void *user, const char *ns, const char *name) {
     return strcmp(ns, "shop") == 0 && strcmp(name, "shop") == 0 ? json_incref(c->model) : NULL;
 }
 
+/* 20 under valgrind, else 1: the factor for every time limit below. */
+static int slow(void) {
+    const char *v = getenv("OP_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0 ? 20 : 1;
+}
+
 struct seen {
     int n;
     char last_path[64];
@@ -78,7 +86,7 @@ static json_t *post(int port, const char *ca, const char *path, const json_t *re
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 8000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 8000L * slow());
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(h);
@@ -95,31 +103,76 @@ static json_t *review(const char *uid, const char *kind, const char *group, json
                      kind, "namespace", "shop", "operation", "CREATE", "object", object);
 }
 
-static void test_admission_over_https(void **state) {
-    (void)state;
-    struct cluster cl = {
+/* The fake cluster, the CA and a server running webhook_admission_handler. */
+struct fx {
+    struct cluster cl;
+    struct admission_ctx ctx;
+    struct seen seen;
+    struct webhook_admission adm;
+    char *ca, *ca_key, *cert, *key;
+    struct webhook_server *srv;
+    int port;
+};
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    if (!f)
+        return 0;
+    webhook_server_stop(f->srv);   /* before anything the server thread reads */
+    free(f->ca);
+    free(f->ca_key);
+    free(f->cert);
+    free(f->key);
+    json_decref(f->cl.ns);
+    json_decref(f->cl.inst);
+    json_decref(f->cl.model);
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
+static int setup(void **state) {
+    struct fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    *state = f;
+    f->cl = (struct cluster){
         .ns = tu_load("tests/fixtures/webhook/shared/ns-shop.yaml"),
         .inst = tu_load("tests/fixtures/webhook/shared/inst-shop.yaml"),
         .model = tu_load("tests/fixtures/webhook/shared/model-shop.yaml"),
     };
-    struct admission_ctx ctx = {.user = &cl, .get_namespace = get_ns,
-                                .list_instrumentations = list_inst,
-                                .get_tracingmodel = get_model};
-    struct seen seen = {0};
-    struct webhook_admission adm = {.ctx = &ctx, .observe = observe, .observe_ud = &seen};
-
-    char *ca = NULL, *ca_key = NULL, *cert = NULL, *key = NULL;
+    f->ctx = (struct admission_ctx){.user = &f->cl, .get_namespace = get_ns,
+                                    .list_instrumentations = list_inst,
+                                    .get_tracingmodel = get_model};
+    f->adm = (struct webhook_admission){.ctx = &f->ctx, .observe = observe,
+                                        .observe_ud = &f->seen};
     const char *hosts[] = {"127.0.0.1"};
-    assert_int_equal(certs_gen_ca("ca", time(NULL), 86400, &ca, &ca_key, NULL), 0);
-    assert_int_equal(certs_gen_serving(ca, ca_key, hosts, 1, time(NULL), 86400, &cert, &key,
-                                       NULL), 0);
-    struct webhook_server_opts o = {.bind_address = "127.0.0.1:0", .cert_pem = cert,
-                                    .key_pem = key, .handler = webhook_admission_handler,
-                                    .handler_ud = &adm};
     struct op_status st = {0};
-    struct webhook_server *srv = webhook_server_start(&o, &st);
-    assert_non_null(srv);
-    int port = webhook_server_port(srv);
+    if (certs_gen_ca("ca", time(NULL), 86400, &f->ca, &f->ca_key, &st) != 0 ||
+        certs_gen_serving(f->ca, f->ca_key, hosts, 1, time(NULL), 86400, &f->cert, &f->key,
+                          &st) != 0) {
+        print_error("certificates: %s\n", st.msg);
+        teardown(state);
+        return -1;
+    }
+    struct webhook_server_opts o = {.bind_address = "127.0.0.1:0", .cert_pem = f->cert,
+                                    .key_pem = f->key, .io_timeout_s = 10u * (unsigned)slow(),
+                                    .handler = webhook_admission_handler, .handler_ud = &f->adm};
+    f->srv = webhook_server_start(&o, &st);
+    if (!f->srv) {
+        print_error("start: %s\n", st.msg);
+        teardown(state);
+        return -1;
+    }
+    f->port = webhook_server_port(f->srv);
+    return 0;
+}
+
+static void test_admission_over_https(void **state) {
+    struct fx *f = *state;
+    const char *ca = f->ca;
+    int port = f->port;
+    struct seen *seen = &f->seen;
 
     /* an opted-in pod: allowed, uid echoed, a JSON Patch */
     json_t *fx = tu_load("tests/fixtures/webhook/mutate/java.yaml");
@@ -132,10 +185,10 @@ static void test_admission_over_https(void **state) {
     assert_true(json_is_true(json_object_get(resp, "allowed")));
     assert_string_equal(json_string_value(json_object_get(resp, "patchType")), "JSONPatch");
     assert_true(json_string_length(json_object_get(resp, "patch")) > 0);
-    assert_int_equal(seen.n, 1);
-    assert_string_equal(seen.last_path, "/mutate-v1-pod");
-    assert_int_equal(seen.last_allowed, 1);
-    assert_true(seen.last_us >= 0);
+    assert_int_equal(seen->n, 1);
+    assert_string_equal(seen->last_path, "/mutate-v1-pod");
+    assert_int_equal(seen->last_allowed, 1);
+    assert_true(seen->last_us >= 0);
     json_decref(out);
     json_decref(rv);
     json_decref(fx);
@@ -152,26 +205,17 @@ static void test_admission_over_https(void **state) {
                                                         "message"));
     assert_non_null(msg);
     assert_non_null(strstr(msg, "sampling.rate"));
-    assert_int_equal(seen.n, 2);
-    assert_int_equal(seen.last_allowed, 0);
+    assert_int_equal(seen->n, 2);
+    assert_int_equal(seen->last_allowed, 0);
     json_decref(out);
     json_decref(rv);
-
-    webhook_server_stop(srv);
-    free(ca);
-    free(ca_key);
-    free(cert);
-    free(key);
-    json_decref(cl.ns);
-    json_decref(cl.inst);
-    json_decref(cl.model);
 }
 
 int main(void) {
     log_set_level(LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admission_over_https),
+        cmocka_unit_test_setup_teardown(test_admission_over_https, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,7 +1,10 @@
 /* test_webhook_server_http.c - the plain-HTTP side of httpserver.h as the
  * controller uses it for /metrics, /healthz and /readyz: two listeners on one
  * server, content types, status codes, request bodies, the tick callback,
- * bind errors and a clean stop with clients connected. */
+ * bind errors and a clean stop with clients connected. A test's servers are
+ * kept in the fixture and stopped by the cmocka teardown, so a failed check
+ * never leaves a server thread running at exit. Under valgrind
+ * (OP_UNDER_VALGRIND) the client's time limit is 20x longer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +65,38 @@ static void tick(void *ud) {
     atomic_fetch_add(&a->ticks, 1);
 }
 
+/* 20 under valgrind, else 1: the factor for the client's time limit. */
+static int slow(void) {
+    const char *v = getenv("OP_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0 ? 20 : 1;
+}
+
+
+/* One test's server (NULL when none runs) and the state its handlers touch:
+ * both outlive a failed check until the teardown stops the server. */
+struct fx {
+    struct http_server *s;
+    struct app a;
+};
+
+static int setup(void **state) {
+    *state = calloc(1, sizeof(struct fx));
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    http_server_stop(f->s);
+    free(f);
+    return 0;
+}
+
+/* Stops the fixture's server now (the test goes on without it). */
+static void stop(struct fx *f) {
+    http_server_stop(f->s);
+    f->s = NULL;
+}
+
 struct resp {
     long status;
     char body[256];
@@ -86,7 +121,7 @@ static struct resp get(int port, const char *path, const char *post_body) {
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L * slow());
     if (post_body)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body);
     CURLcode rc = curl_easy_perform(c);
@@ -111,10 +146,10 @@ static struct http_server *start_two(struct app *a, struct op_status *st) {
 }
 
 static void test_two_listeners(void **state) {
-    (void)state;
-    struct app a = {0};
+    struct fx *f = *state;
+    struct app *a = &f->a;
     struct op_status st = {0};
-    struct http_server *s = start_two(&a, &st);
+    struct http_server *s = f->s = start_two(a, &st);
     assert_non_null(s);
     int pm = http_server_port(s, 0), ph = http_server_port(s, 1);
     assert_true(pm > 0 && ph > 0 && pm != ph);
@@ -131,31 +166,31 @@ static void test_two_listeners(void **state) {
     assert_string_equal(r.body, "ok");
     r = get(ph, "/readyz", NULL);
     assert_int_equal(r.status, 503);
-    atomic_store(&a.ready, 1);
+    atomic_store(&a->ready, 1);
     r = get(ph, "/readyz", NULL);
     assert_int_equal(r.status, 200);
     r = get(pm, "/echo?x=1&y=2", "{\"hello\":1}");
     assert_int_equal(r.status, 201);
     assert_string_equal(r.body, "{\"hello\":1}");
-    assert_string_equal(a.last_body, "{\"hello\":1}");
-    assert_non_null(strstr(a.last_query, "x=1"));
-    assert_non_null(strstr(a.last_query, "y=2"));
+    assert_string_equal(a->last_body, "{\"hello\":1}");
+    assert_non_null(strstr(a->last_query, "x=1"));
+    assert_non_null(strstr(a->last_query, "y=2"));
     r = get(pm, "/silent", NULL);
     assert_int_equal(r.status, 500);
 
     /* TLS replacement on a plain listener is refused */
     assert_int_equal(http_server_set_tls(s, 0, "x", "y", &st), OP_EINVALID);
 
-    for (int i = 0; i < 100 && atomic_load(&a.ticks) < 2; i++)
+    for (int i = 0; i < 100 && atomic_load(&a->ticks) < 2; i++)
         usleep(20 * 1000);
-    assert_true(atomic_load(&a.ticks) >= 2);
-    http_server_stop(s);
+    assert_true(atomic_load(&a->ticks) >= 2);
+    stop(f);
 }
 
 static void test_stop_with_idle_clients(void **state) {
-    (void)state;
-    struct app a = {0};
-    struct http_server *s = start_two(&a, NULL);
+    struct fx *f = *state;
+    struct app *a = &f->a;
+    struct http_server *s = f->s = start_two(a, NULL);
     assert_non_null(s);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -164,7 +199,7 @@ static void test_stop_with_idle_clients(void **state) {
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     const char half[] = "GET /metr";
     assert_int_equal(send(fd, half, sizeof(half) - 1, 0), (ssize_t)(sizeof(half) - 1));
-    http_server_stop(s);   /* returns despite the half request; no leak (ASan) */
+    stop(f);   /* returns despite the half request; no leak (ASan) */
     char buf[16];
     assert_true(recv(fd, buf, sizeof(buf), 0) <= 0);
     close(fd);
@@ -173,11 +208,11 @@ static void test_stop_with_idle_clients(void **state) {
 /* A body trickled in (a byte every 300 ms, so the idle timeout never fires) is
  * cut off by the whole-body deadline of 3 x io_timeout. */
 static void test_trickled_body(void **state) {
-    (void)state;
-    struct app a = {0};
-    struct http_listener_opts l = {.bind_address = "127.0.0.1:0", .handler = metrics, .ud = &a};
+    struct fx *f = *state;
+    struct app *a = &f->a;
+    struct http_listener_opts l = {.bind_address = "127.0.0.1:0", .handler = metrics, .ud = a};
     struct http_server_opts o = {.listeners = &l, .n_listeners = 1, .io_timeout_s = 1};
-    struct http_server *s = http_server_start(&o, NULL);
+    struct http_server *s = f->s = http_server_start(&o, NULL);
     assert_non_null(s);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -195,26 +230,26 @@ static void test_trickled_body(void **state) {
     /* closed after about 3 s (10 bytes), long before the body was complete */
     assert_true(closed);
     assert_true(sent >= 6 && sent <= 25);
-    assert_string_equal(a.last_body, "");   /* the handler never saw it */
+    assert_string_equal(a->last_body, "");   /* the handler never saw it */
     close(fd);
     assert_int_equal(get(http_server_port(s, 0), "/metrics", NULL).status, 200);
-    http_server_stop(s);
+    stop(f);
 }
 
 static void test_bind_errors(void **state) {
-    (void)state;
-    struct app a = {0};
+    struct fx *f = *state;
+    struct app *a = &f->a;
     struct op_status st = {0};
-    struct http_server *s = start_two(&a, &st);
+    struct http_server *s = f->s = start_two(a, &st);
     assert_non_null(s);
     char taken[32];
     snprintf(taken, sizeof(taken), "127.0.0.1:%d", http_server_port(s, 0));
-    struct http_listener_opts l = {.bind_address = taken, .handler = health, .ud = &a};
+    struct http_listener_opts l = {.bind_address = taken, .handler = health, .ud = a};
     struct http_server_opts o = {.listeners = &l, .n_listeners = 1};
     assert_null(http_server_start(&o, &st));
     assert_int_equal(st.code, OP_EIO);
     assert_non_null(strstr(st.msg, "in use"));
-    http_server_stop(s);
+    stop(f);
 
     l.bind_address = "127.0.0.1:0";
     l.handler = NULL;
@@ -228,37 +263,37 @@ static void test_bind_errors(void **state) {
 }
 
 static void test_ipv6_and_any(void **state) {
-    (void)state;
-    struct app a = {0};
+    struct fx *f = *state;
+    struct app *a = &f->a;
     struct op_status st = {0};
-    struct http_listener_opts l = {.bind_address = ":0", .handler = health, .ud = &a};
+    struct http_listener_opts l = {.bind_address = ":0", .handler = health, .ud = a};
     struct http_server_opts o = {.listeners = &l, .n_listeners = 1};
-    struct http_server *s = http_server_start(&o, &st);
-    if (!s)
+    f->s = http_server_start(&o, &st);
+    if (!f->s)
         fail_msg("\":0\": %s", st.msg);
     /* every address: reachable on IPv4 loopback */
-    struct resp r = get(http_server_port(s, 0), "/healthz", NULL);
+    struct resp r = get(http_server_port(f->s, 0), "/healthz", NULL);
     assert_int_equal(r.status, 200);
-    http_server_stop(s);
+    stop(f);
     l.bind_address = "[::1]:0";
-    s = http_server_start(&o, &st);
-    if (!s) {   /* a host without IPv6: the error says so instead of crashing */
+    f->s = http_server_start(&o, &st);
+    if (!f->s) {   /* a host without IPv6: the error says so instead of crashing */
         assert_int_equal(st.code, OP_EIO);
         return;
     }
-    assert_true(http_server_port(s, 0) > 0);
-    http_server_stop(s);
+    assert_true(http_server_port(f->s, 0) > 0);
+    stop(f);
 }
 
 int main(void) {
     log_set_level(LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_listeners),
-        cmocka_unit_test(test_stop_with_idle_clients),
-        cmocka_unit_test(test_trickled_body),
-        cmocka_unit_test(test_bind_errors),
-        cmocka_unit_test(test_ipv6_and_any),
+        cmocka_unit_test_setup_teardown(test_two_listeners, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_idle_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trickled_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_and_any, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
