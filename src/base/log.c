@@ -1,6 +1,8 @@
 /* log.c - JSON-lines logger (see log.h). One write(2) per line under a mutex. */
 #include "base/log.h"
 
+#include "base/jarena.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -57,7 +59,7 @@ void log_emit(enum log_level lvl, const char *logger, const char *msg, ...) {
         }
     }
     va_end(ap);
-    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *line = jarena_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!line)
         return;

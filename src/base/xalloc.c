@@ -1,6 +1,8 @@
 /* xalloc.c - aborting allocators (see xalloc.h). */
 #include "base/xalloc.h"
 
+#include "base/jarena.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,6 @@ char *xasprintf(const char *fmt, ...) {
     return s;
 }
 
-static void *json_xmalloc(size_t n) { return xmalloc(n); }
-
-void xalloc_init(void) { json_set_alloc_funcs(json_xmalloc, free); }
+/* jansson allocates with xmalloc() too, through jarena (which adds the
+ * per-request arena of the admission path; see jarena.h). */
+void xalloc_init(void) { json_set_alloc_funcs(jarena_malloc, jarena_free); }

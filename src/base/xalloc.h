@@ -1,7 +1,7 @@
 /* xalloc.h - allocation that aborts on out-of-memory, plus small string helpers.
  *
  * The operator is an application: running out of memory is fatal (like redis'
- * zmalloc). xalloc_init() also installs these functions into jansson. */
+ * zmalloc). xalloc_init() also installs them into jansson (by way of jarena.h). */
 #ifndef OP_BASE_XALLOC_H
 #define OP_BASE_XALLOC_H
 #include <stdarg.h>

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jarena.h"
 #include "base/xalloc.h"
 
 void leader_init(struct leader_elector *le, const char *identity, const char *ns,
@@ -38,7 +39,7 @@ static json_int_t spec_int(const json_t *lease, const char *key) {
 /* The record as a string, to notice any change (client-go compares the raw record). */
 static char *fingerprint(const json_t *lease) {
     json_t *spec = json_object_get(lease, "spec");
-    char *s = spec ? json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    char *s = spec ? jarena_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     char *fp = xstrdup(s ? s : "{}");
     free(s);
     return fp;

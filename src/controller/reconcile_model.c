@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jarena.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/units.h"
@@ -97,7 +98,7 @@ int prepare_child(json_t *obj, const json_t *model, char hash[65]) {
     } else {
         json_object_del(md, "ownerReferences");
     }
-    char *canon = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
+    char *canon = jarena_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
     sha256_hex(canon ? canon : "", canon ? strlen(canon) : 0, hash);
     free(canon);
     json_object_set_new(ann, CHILD_ANN_HASH, json_string(hash));

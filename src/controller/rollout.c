@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/jarena.h"
 #include "base/strbuf.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -72,7 +73,7 @@ json_t *rollout_injected_view(const json_t *inst, const json_t *model) {
 
 void rollout_fingerprint(const json_t *inst, const json_t *model, char out[65]) {
     json_t *v = rollout_injected_view(inst, model);
-    char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+    char *s = jarena_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
     sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
     free(s);
     json_decref(v);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jarena.h"
 #include "base/strbuf.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -245,7 +246,7 @@ static json_t *owned_projection(const json_t *status) {
 
 void status_digest(const json_t *status, char out[65]) {
     json_t *c = owned_projection(status);
-    char *s = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = jarena_dumps(c, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
     free(s);
     json_decref(c);

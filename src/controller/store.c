@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jarena.h"
 #include "base/xalloc.h"
 #include "controller/strmap.h"
 
@@ -89,7 +90,7 @@ static int put_locked(struct store *s, const char *key, json_t *obj, int newer_o
     }
     if (ret_old)
         *ret_old = e ? entry_obj(e) : NULL;
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = jarena_dumps(obj, JSON_COMPACT);
     if (!text)
         return OP_EINVALID;
     if (!e) {

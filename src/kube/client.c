@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/jarena.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
@@ -201,7 +202,7 @@ static int roundtrip(struct kube_client *c, enum kube_verb verb, const char *met
     return rc;
 }
 
-static char *dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); }
+static char *dump(const json_t *v) { return jarena_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); }
 
 static int ref_path(const struct kube_ref *ref, struct strbuf *p, struct op_status *st) {
     if (kube_ref_path(ref, p) < 0)

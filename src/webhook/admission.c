@@ -11,6 +11,7 @@
 
 #include "base/diag.h"
 #include "base/err.h"
+#include "base/jarena.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "model/instrumentation.h"
@@ -303,11 +304,19 @@ static json_t *defaulted_model(struct admission_cache *cache, json_t *m, const c
     char *key = cache ? cache_key(TM_KIND, m, ns, name) : NULL;
     json_t *d = NULL;
     if (!key || !cache_get(cache, key, &d, NULL) || !d) {
-        json_t *named = with_namespace(m, ns);
+        /* a cache entry outlives the request: built outside the arena, from a
+         * copy (m may be arena memory: a lookup may build it per request) */
+        if (key)
+            jarena_pause();
+        json_t *own = key ? json_deep_copy(m) : json_incref(m);
+        json_t *named = with_namespace(own, ns);
         d = tm_default(named);
         json_decref(named);
+        json_decref(own);
         if (d && key)
             cache_put(cache, key, d, NULL);
+        if (key)
+            jarena_resume();
     }
     free(key);
     return d;
@@ -324,9 +333,16 @@ static json_t *cached_instrumentation(void *user, const json_t *raw, char **erro
     json_t *inst = NULL;
     *error = NULL;
     if (!key || !cache_get(cache, key, &inst, error)) {
-        inst = mutate_load_instrumentation(raw, error);
-        if (key)
+        if (key) {   /* outlives the request: outside the arena (see defaulted_model) */
+            jarena_pause();
+            json_t *own = json_deep_copy(raw);
+            inst = mutate_load_instrumentation(own, error);
+            json_decref(own);
             cache_put(cache, key, inst, *error);
+            jarena_resume();
+        } else {
+            inst = mutate_load_instrumentation(raw, error);
+        }
     }
     free(key);
     return inst;
@@ -555,12 +571,16 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
                             const struct admission_ctx *ctx, struct admission_cache *cache,
                             struct admission_result *out) {
     result_init(out);
+    /* every jansson value of this request comes from the thread's arena and goes
+     * at once at the end (base/jarena.h); out holds only malloc'd strings */
+    jarena_begin();
     enum route r = route_of(path);
     if (r == ROUTE_NONE) {
         out->body = xstrdup("404 not found: the webhook serves " ADMISSION_PATH_MUTATE_POD ", "
                             ADMISSION_PATH_VALIDATE_TM " and " ADMISSION_PATH_VALIDATE_TINST "\n");
         out->len = strlen(out->body);
         out->http_status = 404;
+        jarena_end();
         return OP_EINVALID;
     }
     int mutate = r == ROUTE_MUTATE;
@@ -617,6 +637,7 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
     json_decref(patch);
     json_decref(warnings);
     json_decref(review);
+    jarena_end();
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jarena.h"
 #include "base/xalloc.h"
 
 /* strbuf_append without the call in the common case (room left, no limit): the
@@ -159,7 +160,7 @@ void jp_dump(struct strbuf *b, const json_t *v) {
         return;
     }
     case JSON_REAL: {   /* rare here: jansson's own formatting, to stay identical */
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = jarena_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (s)
             strbuf_puts(b, s);
         free(s);

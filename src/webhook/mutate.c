@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jarena.h"
 #include "base/strbuf.h"
 #include "base/units.h"
 #include "base/xalloc.h"
@@ -1145,7 +1146,7 @@ static char *sidecar_config(const json_t *model, const char *fallback_ns) {
         "exporters", "otlp", "endpoint", ep, "tls", "insecure", 1,
         "service", "pipelines", "traces", "receivers", "otlp", "processors", "memory_limiter",
         "batch", "exporters", "otlp");
-    char *s = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = jarena_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(cfg);
     free(ep);
     return s;
