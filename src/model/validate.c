@@ -30,21 +30,26 @@ struct vctx {
 
 static size_t path_push(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Appends to the path; returns the previous length for path_pop(). */
+/* Appends to the path; returns the previous length for path_pop(). Formats
+ * straight into the path buffer (no allocation per segment: validation walks
+ * every node of the model, and this runs once per node). */
 static size_t path_push(struct vctx *v, const char *fmt, ...) {
     size_t old = v->len;
     va_list ap;
     va_start(ap, fmt);
-    char *s = xvasprintf(fmt, ap);
+    int n = vsnprintf(v->path ? v->path + v->len : NULL, v->path ? v->cap - v->len : 0, fmt,
+                      ap);
     va_end(ap);
-    size_t n = strlen(s);
-    if (v->len + n + 1 > v->cap) {
-        v->cap = (v->len + n + 1) * 2;
+    if (n < 0)
+        abort();
+    if (v->len + (size_t)n + 1 > v->cap) {
+        v->cap = (v->len + (size_t)n + 1) * 2;
         v->path = xrealloc(v->path, v->cap);
+        va_start(ap, fmt);
+        vsnprintf(v->path + v->len, v->cap - v->len, fmt, ap);
+        va_end(ap);
     }
-    memcpy(v->path + v->len, s, n + 1);
-    v->len += n;
-    free(s);
+    v->len += (size_t)n;
     return old;
 }
 
@@ -348,8 +353,7 @@ static void check_array(struct vctx *v, const json_t *val, const struct tm_field
     /* unique keys: a set of key -> first index (linear time for big lists) */
     json_t *seen = (f->flags & (TF_LISTMAP | TF_LISTSET)) ? json_object() : NULL;
     const char *noun = item_noun(f->name ? f->name : "");
-    size_t base = v->len;
-    char *list_path = xstrndup(v->path, base);
+    int base = (int)v->len;     /* v->path[0, base) is the list's path throughout */
     size_t i;
     json_t *it;
     json_array_foreach(val, i, it) {
@@ -367,8 +371,8 @@ static void check_array(struct vctx *v, const json_t *val, const struct tm_field
             json_t *first = json_object_get(seen, key);
             if (first) {
                 size_t o2 = (f->flags & TF_LISTMAP) ? path_push(v, ".name") : v->len;
-                ERR(v, "duplicate %s%s \"%.80s\" (also %s[%" JSON_INTEGER_FORMAT "])", noun,
-                    (f->flags & TF_LISTMAP) ? " name" : "", key, list_path,
+                ERR(v, "duplicate %s%s \"%.80s\" (also %.*s[%" JSON_INTEGER_FORMAT "])",
+                    noun, (f->flags & TF_LISTMAP) ? " name" : "", key, base, v->path,
                     json_integer_value(first));
                 path_pop(v, o2);
             } else {
@@ -377,7 +381,6 @@ static void check_array(struct vctx *v, const json_t *val, const struct tm_field
         }
         path_pop(v, old);
     }
-    free(list_path);
     json_decref(seen);
 }
 
