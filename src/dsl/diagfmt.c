@@ -45,10 +45,14 @@ static size_t decode(const unsigned char *s, size_t n, uint32_t *cp) {
     return len;
 }
 
-/* Byte offsets where each line of a source starts (built once per source). */
+/* Byte offsets where each line of a source starts (built once per source), and
+ * a cursor remembering where the last excerpt's window began, so that several
+ * diagnostics on one long line do not each decode the line from its start. */
 struct line_index {
     size_t *start;
     size_t n;
+    uint32_t cur_line, cur_col;  /* column cur_col of line cur_line starts at ... */
+    size_t cur_off;              /* ... byte cur_off of the line (0 = no cursor) */
 };
 
 static void index_lines(const struct dsl_source *src, struct line_index *ix) {
@@ -71,71 +75,124 @@ static void index_lines(const struct dsl_source *src, struct line_index *ix) {
     }
 }
 
-/* Finds line `line` (1-based) of src: its start and length (without EOL). */
+/* Bytes of line `line` (1-based) from *s up to the end of the source; the line
+ * itself ends at the first '\n' or '\r' (see line_end). -1 when out of range. */
 static int find_line(const struct dsl_source *src, const struct line_index *ix, uint32_t line,
-                     size_t *start, size_t *len) {
+                     const unsigned char **s, size_t *avail) {
     if (line < 1 || line > ix->n)
         return -1;
-    size_t i = ix->start[line - 1], e = i;
-    while (e < src->len && src->text[e] != '\n' && src->text[e] != '\r')
-        e++;
-    *start = i;
-    *len = e - i;
+    size_t i = ix->start[line - 1];
+    *s = (const unsigned char *)src->text + i;
+    *avail = src->len - i;
     return 0;
 }
 
-static void excerpt(const struct dsl_source *src, const struct line_index *ix, uint32_t line,
+static int line_end(const unsigned char *s, size_t avail, size_t i) {
+    return i >= avail || s[i] == '\n' || s[i] == '\r';
+}
+
+/* Byte offset of column `first` (code points from 1) of the line at s, or the
+ * line's end when it is shorter; uses and moves the cursor of ix. */
+static size_t skip_cols(struct line_index *ix, uint32_t line, const unsigned char *s,
+                        size_t avail, uint32_t first) {
+    uint32_t c = 1;
+    size_t i = 0;
+    if (ix->cur_off && ix->cur_line == line && ix->cur_col <= first) {
+        c = ix->cur_col;
+        i = ix->cur_off;
+    }
+    while (c < first && !line_end(s, avail, i)) {
+        if (s[i] < 0x80) {
+            i++;
+        } else {
+            uint32_t cp;
+            i += decode(s + i, avail - i, &cp);
+        }
+        c++;
+    }
+    if (c == first && i > 0) {
+        ix->cur_line = line;
+        ix->cur_col = c;
+        ix->cur_off = i;
+    }
+    return i;
+}
+
+/* Appends the excerpt of line `line` (at most EXCERPT_MAX_COLS code points
+ * around column `col`) and a caret line under column col. Both lines are built
+ * in fixed buffers: a code point takes at most 4 bytes of text and 2 of caret. */
+static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_t line,
                     uint32_t col, struct strbuf *out) {
-    size_t start, len;
-    if (find_line(src, ix, line, &start, &len) != 0)
+    const unsigned char *s;
+    size_t avail;
+    if (find_line(src, ix, line, &s, &avail) != 0)
         return;
-    const unsigned char *s = (const unsigned char *)src->text + start;
     /* window: skip code points before the caret on long lines */
     uint32_t first = 1;
     if (col > EXCERPT_MAX_COLS - 20)
         first = col - (EXCERPT_MAX_COLS / 2);
-    struct strbuf text, caret;
-    strbuf_init(&text, 0);
-    strbuf_init(&caret, 0);
-    if (first > 1) {
-        strbuf_puts(&text, "...");
-        strbuf_puts(&caret, "   ");
-    }
-    uint32_t c = 1;
+    char text[EXCERPT_MAX_COLS * 4 + 8], caret[EXCERPT_MAX_COLS * 2 + 8];
+    size_t tn = 0, cn = 0;
     size_t i = 0;
+    if (first > 1) {
+        i = skip_cols(ix, line, s, avail, first);
+        memcpy(text, "...", 3);
+        memcpy(caret, "   ", 3);
+        tn = cn = 3;
+    }
+    uint32_t c = first;
     int caret_done = 0;
-    while (i < len && c < first + EXCERPT_MAX_COLS) {
+    while (!line_end(s, avail, i) && c < first + EXCERPT_MAX_COLS) {
         uint32_t cp;
-        size_t l = decode(s + i, len - i, &cp);
-        if (c >= first) {
-            if (c == col) {
-                strbuf_puts(&caret, "^");
-                caret_done = 1;
-            }
-            if (cp == '\t') {
-                strbuf_puts(&text, "\t");
-                if (c < col)
-                    strbuf_puts(&caret, "\t");
-            } else if (cp < 0x20 || cp == 0x7F || cp == 0xFFFD || (cp >= 0x80 && cp < 0xA0)) {
-                strbuf_puts(&text, "?");
-                if (c < col)
-                    strbuf_puts(&caret, " ");
-            } else {
-                strbuf_append(&text, s + i, l);
-                if (c < col)
-                    strbuf_puts(&caret, is_wide(cp) ? "  " : " ");
+        size_t l = decode(s + i, avail - i, &cp);
+        if (c == col) {
+            caret[cn++] = '^';
+            caret_done = 1;
+        }
+        if (cp == '\t') {
+            text[tn++] = '\t';
+            if (c < col)
+                caret[cn++] = '\t';
+        } else if (cp < 0x20 || cp == 0x7F || cp == 0xFFFD || (cp >= 0x80 && cp < 0xA0)) {
+            text[tn++] = '?';
+            if (c < col)
+                caret[cn++] = ' ';
+        } else {
+            memcpy(text + tn, s + i, l);
+            tn += l;
+            if (c < col) {
+                caret[cn++] = ' ';
+                if (is_wide(cp))
+                    caret[cn++] = ' ';
             }
         }
         i += l;
         c++;
     }
-    if (i < len)
-        strbuf_puts(&text, "...");
+    if (!line_end(s, avail, i)) {
+        memcpy(text + tn, "...", 3);
+        tn += 3;
+    }
     if (!caret_done)
-        strbuf_puts(&caret, "^"); /* the column is at the end of the line (e.g. a missing value) */
-    strbuf_printf(out, "%s\n%s\n", text.buf ? text.buf : "", caret.buf ? caret.buf : "^");
-    strbuf_free(&text);
-    strbuf_free(&caret);
+        caret[cn++] = '^'; /* the column is at the end of the line (e.g. a missing value) */
+    text[tn++] = '\n';
+    caret[cn++] = '\n';
+    strbuf_append(out, text, tn);
+    strbuf_append(out, caret, cn);
+}
+
+/* Reads a decimal number >= 1 at *p (digits only), advancing *p; 0 when none. */
+static unsigned read_uint(const char **p) {
+    const char *s = *p;
+    unsigned long v = 0;
+    while (*s >= '0' && *s <= '9' && v <= 0xFFFFFFFFul) {
+        v = v * 10 + (unsigned)(*s - '0');
+        s++;
+    }
+    if (s == *p || v > 0xFFFFFFFFul)
+        return 0;
+    *p = s;
+    return (unsigned)v;
 }
 
 /* Splits "name:line:col" when name is one of srcs; returns the source's index or -1. */
@@ -145,9 +202,13 @@ static long parse_where(const struct dsl_source *srcs, size_t n, const char *whe
         size_t l = strlen(srcs[i].name);
         if (strncmp(where, srcs[i].name, l) || where[l] != ':')
             continue;
-        unsigned ln, cl;
-        char tail;
-        if (sscanf(where + l + 1, "%u:%u%c", &ln, &cl, &tail) == 2 && ln > 0 && cl > 0) {
+        const char *p = where + l + 1;
+        unsigned ln = read_uint(&p), cl = 0;
+        if (ln && *p == ':') {
+            p++;
+            cl = read_uint(&p);
+        }
+        if (ln && cl && !*p) {
             *line = ln;
             *col = cl;
             return (long)i;
