@@ -23,7 +23,13 @@ struct dsl_chunk {
 
 struct dsl_arena {
     struct dsl_chunk *head;
+    size_t next_cap;    /* size of the next chunk: grows from ARENA_FIRST to ARENA_MAX */
 };
+
+/* Chunks grow geometrically: a small file (most inputs) costs one small block,
+ * a big one a few, never one malloc per node. */
+#define ARENA_FIRST 2048
+#define ARENA_MAX 65536
 
 struct dsl_arena *dsl_arena_new(void) { return xcalloc(1, sizeof(struct dsl_arena)); }
 
@@ -41,7 +47,11 @@ void *dsl_arena_alloc(struct dsl_arena *a, size_t n) {
     n = (n + 7) & ~(size_t)7;
     struct dsl_chunk *c = a->head;
     if (!c || c->cap - c->used < n) {
-        size_t cap = n > 32768 ? n : 32768;
+        size_t cap = a->next_cap ? a->next_cap : ARENA_FIRST;
+        if (cap < ARENA_MAX)
+            a->next_cap = cap * 2;
+        if (cap < n)
+            cap = n;
         c = xmalloc(sizeof(*c) + cap);
         c->cap = cap;
         c->used = 0;
