@@ -43,9 +43,14 @@ static int located(const char *where, const char *name) {
         return 0;
     if (!where[n])
         return 1;
-    unsigned l, c;
-    char tail;
-    return sscanf(where + n, ":%u:%u%c", &l, &c, &tail) == 2 && l >= 1 && c >= 1;
+    const char *p = where + n;
+    for (int part = 0; part < 2; part++) { /* ":L" then ":C", each a number >= 1 */
+        if (*p++ != ':' || *p < '1' || *p > '9')
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
 }
 
 static void check_parse(const char *text, size_t len) {
@@ -110,7 +115,11 @@ static void check_docs(const json_t *docs, int input_has_backslash, const struct
     strbuf_free(&y);
 }
 
+/* Compiles lax, then strict. The strict documents are checked in full only when
+ * they differ from the lax ones (strict adds no work to an equal result: the
+ * checks of check_docs() depend on the documents alone). */
 static void check_compile(const struct dsl_source *srcs, size_t n, int has_backslash) {
+    json_t *lax_docs = NULL;
     for (int strict = 0; strict <= 1; strict++) {
         struct dsl_options opt = {NULL, strict};
         struct diag d;
@@ -126,15 +135,19 @@ static void check_compile(const struct dsl_source *srcs, size_t n, int has_backs
         for (size_t i = 0; i < d.len; i++)
             if (!located(d.items[i].where, "a.tdsl") && !located(d.items[i].where, "b.tdsl"))
                 fail("a compile diagnostic has no file:line:col", &d);
-        if (rc == 0)
+        if (rc == 0 && !(strict && lax_docs && json_equal(docs, lax_docs)))
             check_docs(docs, has_backslash, &d);
         struct strbuf out;
         strbuf_init(&out, 0);
         dsl_format_diags(srcs, n, &d, &out);
         strbuf_free(&out);
-        json_decref(docs);
+        if (strict)
+            json_decref(docs);
+        else
+            lax_docs = docs;
         diag_done(&d);
     }
+    json_decref(lax_docs);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
