@@ -37,7 +37,7 @@ bw_build() {
 # generated into $BW_WORK/certs (ca.crt, tls.crt, tls.key).
 bw_start_server() {
     "$BW_BIN" serve --certs-dir "$BW_WORK/certs" --model "$BW_ROOT/examples/minimal-otlp.yaml" \
-        >"$BW_WORK/server.out" 2>"$BW_WORK/server.err" &
+        --threads "${WEBHOOK_THREADS:-2}" >"$BW_WORK/server.out" 2>"$BW_WORK/server.err" &
     BW_SERVER_PID=$!
     local i
     for i in $(seq 1 100); do

@@ -3,7 +3,7 @@
  * docs/bench-webhook.md for the method and the figures).
  *
  *   bench_webhook serve [--bind 127.0.0.1] [--port 0] [--certs-dir DIR]
- *                       [--model examples/minimal-otlp.yaml]
+ *                       [--model examples/minimal-otlp.yaml] [--threads 2]
  *       webhook_server_start() with webhook_admission_handler over an in-memory
  *       cluster: Namespace "shop" annotated tracemodel.dev/inject-java: "true",
  *       Instrumentation shop/default following TracingModel shop/checkout (the
@@ -290,6 +290,7 @@ out:
 static int cmd_serve(int argc, char **argv) {
     const char *bind_host = "127.0.0.1", *port = "0", *dir = NULL;
     const char *model = "examples/minimal-otlp.yaml";
+    unsigned threads = WEBHOOK_DEFAULT_THREADS;   /* the operator's default */
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--bind"))
             bind_host = arg_value(argc, argv, &i);
@@ -299,6 +300,8 @@ static int cmd_serve(int argc, char **argv) {
             dir = arg_value(argc, argv, &i);
         else if (!strcmp(argv[i], "--model"))
             model = arg_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--threads"))
+            threads = (unsigned)atoi(arg_value(argc, argv, &i));
         else {
             fprintf(stderr, "bench_webhook serve: unknown argument %s\n", argv[i]);
             return 2;
@@ -338,6 +341,7 @@ static int cmd_serve(int argc, char **argv) {
         .bind_address = bind_address,
         .cert_pem = cert,
         .key_pem = key,
+        .threads = threads,
         .handler = webhook_admission_handler,
         .handler_ud = &wa,
     };
@@ -352,8 +356,8 @@ static int cmd_serve(int argc, char **argv) {
         return 1;
     }
     printf("{\"event\":\"listening\",\"port\":%d,\"pid\":%ld,\"certs_dir\":\"%s\","
-           "\"rss_kib\":%ld}\n",
-           webhook_server_port(s), (long)getpid(), dir, proc_status_kib("VmRSS"));
+           "\"rss_kib\":%ld,\"threads\":%u}\n",
+           webhook_server_port(s), (long)getpid(), dir, proc_status_kib("VmRSS"), threads);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

@@ -11,7 +11,8 @@
 # Usage: bench/webhook/run.sh      (about 2.5 minutes with the defaults)
 # Env: DURATION (s per wrk run, 20), PACED_DURATION (s per paced run, 30),
 #      RATE (1000), WRK_THREADS (2), WRK_CONNS (16), PACED_THREADS (16),
-#      NGINX_WORKERS (1: the webhook serves on one thread), BUILD_DIR,
+#      WEBHOOK_THREADS (2, the operator's --webhook-threads default),
+#      NGINX_WORKERS (= WEBHOOK_THREADS: the same number of serving threads), BUILD_DIR,
 #      SKIP_BUILD=1, KEEP=1 (keep the work directory).
 # Output: the raw outputs in a work directory, the summary JSON on stdout.
 # Exit 1 when a target is missed: ratio >= 0.5, paced p99 <= 2 ms, 0 errors.
@@ -24,7 +25,9 @@ RATE=${RATE:-1000}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-16}
 PACED_THREADS=${PACED_THREADS:-16}
-NGINX_WORKERS=${NGINX_WORKERS:-1}
+WEBHOOK_THREADS=${WEBHOOK_THREADS:-2}
+export WEBHOOK_THREADS
+NGINX_WORKERS=${NGINX_WORKERS:-$WEBHOOK_THREADS}
 
 bw_need wrk nginx curl jq cmake base64
 BW_WORK=$(mktemp -d /tmp/bench-webhook.XXXXXX)
@@ -63,7 +66,7 @@ NGINX_BYTES=$(curl -sS --fail --cacert "$BW_WORK/certs/ca.crt" \
     -o /dev/null -w '%{size_download}' "https://127.0.0.1:$NGINX_PORT/mutate-v1-pod")
 [[ $NGINX_BYTES == "$RESP_BYTES" ]] ||
     { echo "nginx answers $NGINX_BYTES bytes, the webhook $RESP_BYTES" >&2; exit 1; }
-bw_log "nginx pid $BW_NGINX_PID on 127.0.0.1:$NGINX_PORT ($NGINX_WORKERS worker), $NGINX_BYTES bytes"
+bw_log "nginx pid $BW_NGINX_PID on 127.0.0.1:$NGINX_PORT ($NGINX_WORKERS workers), $NGINX_BYTES bytes"
 
 WEBHOOK_URL="https://127.0.0.1:$BW_PORT/mutate-v1-pod"
 NGINX_URL="https://127.0.0.1:$NGINX_PORT/mutate-v1-pod"
@@ -113,11 +116,12 @@ SUMMARY=$(jq -n \
     --argjson rss_start "$RSS_START" --argjson rss_end "$RSS_END" --argjson fds "$FDS_END" \
     --argjson bytes "$RESP_BYTES" --argjson req_bytes "$(stat -c %s "$BW_BODY")" \
     --arg wrk "-t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s" --argjson rate "$RATE" \
-    --argjson nginx_workers "$NGINX_WORKERS" --arg date "$(date -u +%FT%TZ)" \
+    --argjson nginx_workers "$NGINX_WORKERS" --argjson webhook_threads "$WEBHOOK_THREADS" --arg date "$(date -u +%FT%TZ)" \
     --argjson cpu_ms $((CPU1 - CPU0)) --argjson wait_ms $((WAIT1 - WAIT0)) '
   {
     date: $date, load_average_start: $load_start, load_average_end: $load_end,
-    request_bytes: $req_bytes, response_bytes: $bytes, wrk: $wrk, nginx_workers: $nginx_workers,
+    request_bytes: $req_bytes, response_bytes: $bytes, wrk: $wrk,
+    webhook_threads: $webhook_threads, nginx_workers: $nginx_workers,
     webhook: {rps: $w.rps, p50_ms: $w.latency_ms.p50, p99_ms: $w.latency_ms.p99,
               max_ms: $w.latency_ms.max, errors: $w.errors},
     nginx:   {rps: $n.rps, p50_ms: $n.latency_ms.p50, p99_ms: $n.latency_ms.p99,

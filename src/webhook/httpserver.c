@@ -1,7 +1,18 @@
-/* httpserver.c - HTTP/1.1 and HTTPS listeners on libwebsockets with a service
- * thread (edge code; see httpserver.h for the behaviour).
+/* httpserver.c - HTTP/1.1 and HTTPS listeners on libwebsockets with service
+ * threads (edge code; see httpserver.h for the behaviour).
  *
- * One lws context per server, one explicit vhost per listener. Each request is
+ * The listening sockets are ours (bound and listening before lws is involved,
+ * so a bind error is reported with its reason). Debian's libwebsockets is
+ * built with one service thread per context (LWS_MAX_SMP 1), so every
+ * (listener, thread) pair is a "worker": a thread running its own lws context
+ * with a single vhost that does not listen itself (one vhost per context: lws
+ * re-picks a connection's vhost by port and Host header, which vhosts without
+ * a port of their own would confuse). The listener's socket is adopted into
+ * each of its workers' loops as a raw descriptor; the worker that wakes first
+ * accepts the connection and adopts it into its vhost (TLS, HTTP), where it
+ * stays until closed, so an idle worker takes new connections first. The
+ * listener (handler, certificate) is shared by its workers.
+ * Each request is
  * a small state machine in the per-transaction session: headers -> (body) ->
  * handler -> response headers -> response body in chunks, one lws_write per
  * WRITEABLE callback. TLS listeners get their SSL_CTX set up by us (minimum
@@ -17,6 +28,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -36,7 +48,8 @@
 #define CHUNK (16u * 1024)
 #define HEADER_ROOM 1024u   /* response headers; the rest of a CHUNK can carry the body */
 #define DRAIN_FACTOR 4        /* bodies up to DRAIN_FACTOR * max_body are read and dropped */
-#define FD_LIMIT 1024         /* connections per server (lws sizes tables by this) */
+#define FD_LIMIT 1024         /* connections per worker (lws sizes tables by this) */
+#define MAX_WORKERS 16
 
 /* Mozilla "intermediate" TLS 1.2 suites; TLS 1.3 uses OpenSSL's defaults. */
 static const char TLS12_CIPHERS[] =
@@ -60,15 +73,27 @@ struct listener {
     size_t max_body;
     http_handler_fn handler;
     void *ud;
-    struct lws_vhost *vh;
+    int fd;                  /* our listening socket, -1 = none */
+    int port;                /* the port it is bound to */
     pthread_mutex_t lock;    /* guards pair (set from any thread, read in cert_cb) */
     struct tls_pair *pair;
 };
 
+/* One service thread with its own lws context serving one listener. */
+struct worker {
+    struct http_server *srv;
+    size_t li;                    /* the listener */
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    struct lws *accept_wsi;       /* the listener's socket in this loop */
+    pthread_t thread;
+    int thread_started;
+    unsigned char scratch[LWS_PRE + CHUNK];   /* this worker's thread only */
+};
+
 struct http_server {
     char name[48];
-    struct lws_context *ctx;
-    struct lws_protocols protocols[2];
+    struct lws_protocols protocols[3];   /* http, accept, terminator */
     /* lws gives every TLS vhost a client SSL_CTX too (loading the system CAs);
      * we make no client connections, so it gets this empty one. */
     SSL_CTX *client_ctx;
@@ -78,11 +103,11 @@ struct http_server {
     void (*tick)(void *ud);
     void *tick_ud;
     unsigned tick_ms;
-    lws_sorted_usec_list_t sul_tick;
-    pthread_t thread;
-    int thread_started;
+    lws_sorted_usec_list_t sul_tick;   /* on worker 0 */
     atomic_int stop;
-    unsigned char scratch[LWS_PRE + CHUNK];   /* service thread only */
+    size_t threads;                     /* workers per listener */
+    size_t nworkers;                    /* n * threads */
+    struct worker *w;                   /* listener i, thread k: w[i * threads + k] */
 };
 
 /* Per transaction (lws frees and re-zeroes user space between keep-alive requests). */
@@ -246,6 +271,10 @@ static int setup_ssl_ctx(struct listener *l, SSL_CTX *ctx) {
 }
 
 /* ---- sessions ----------------------------------------------------------- */
+
+static struct worker *worker_of(struct lws *wsi) {
+    return lws_context_user(lws_get_context(wsi));
+}
 
 static void session_free(struct session *s) {
     if (!s)
@@ -440,7 +469,7 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
          * behind them, the body too: one lws_write, one TLS record, one syscall
          * (HTTP/1.1 only, the one protocol served: ALPN offers http/1.1, and on h1
          * lws writes header and body types alike as raw bytes). */
-        unsigned char *start = l->srv->scratch + LWS_PRE, *p = start;
+        unsigned char *start = worker_of(wsi)->scratch + LWS_PRE, *p = start;
         unsigned char *end = start + HEADER_ROOM - 1;
         if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->resp_ctype,
                                         (lws_filepos_t)s->resp_len, &p, end))
@@ -470,7 +499,7 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
     }
     size_t left = s->resp_len - s->resp_off;
     size_t n = left < CHUNK ? left : CHUNK;
-    unsigned char *buf = l->srv->scratch + LWS_PRE;
+    unsigned char *buf = worker_of(wsi)->scratch + LWS_PRE;
     memcpy(buf, s->resp + s->resp_off, n);
     int final = n == left;
     if (lws_write(wsi, buf, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
@@ -479,6 +508,37 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
     if (final)
         return finish(wsi, s);
     lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* The listening socket, adopted as a raw descriptor: readable = connections
+ * to accept. Each one is handed to the listener's vhost on this worker. */
+#define ACCEPT_BURST 32
+#if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN
+#define EWOULDBLOCK_ALT EWOULDBLOCK
+#else
+#define EWOULDBLOCK_ALT EAGAIN
+#endif
+static int accept_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len) {
+    (void)user, (void)in, (void)len;
+    if (reason != LWS_CALLBACK_RAW_RX_FILE)
+        return 0;
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    int lfd = lws_get_socket_fd(wsi);
+    for (int i = 0; i < ACCEPT_BURST; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            if (e != EAGAIN && e != EINTR && e != ECONNABORTED && e != EWOULDBLOCK_ALT) {
+                struct listener *l = lws_vhost_user(vh);
+                log_warn(l ? l->srv->name : "httpserver", "accept failed", "error",
+                         strerror(e));
+            }
+            break;   /* another worker took it, or nothing left */
+        }
+        lws_adopt_socket_vhost(vh, fd);   /* on failure lws closes fd */
+    }
     return 0;
 }
 
@@ -575,24 +635,24 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
     struct http_server *s = lws_container_of(sul, struct http_server, sul_tick);
     if (s->tick)
         s->tick(s->tick_ud);
-    lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
+    lws_sul_schedule(s->w[0].ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
 }
 
 static void *service_main(void *arg) {
-    struct http_server *s = arg;
+    struct worker *w = arg;
+    struct http_server *s = w->srv;
     while (!atomic_load(&s->stop))
-        if (lws_service(s->ctx, 0) < 0) {
+        if (lws_service(w->ctx, 0) < 0) {
             log_error(s->name, "event loop failed; the server stopped serving");
             break;
         }
     return NULL;
 }
 
-/* Binds (iface, port) once ourselves, so that "address in use" is reported
- * with its reason and lws never fails half way through creating a TLS vhost
- * (it leaks the vhost's SSL_CTX then). Sets l->ipv4_only when the host has no
- * IPv6 at all. */
-static int preflight_bind(struct listener *l, struct op_status *st) {
+/* The listener's socket: bound to (iface, port), listening, non-blocking, in
+ * l->fd with its port in l->port. ":port" is IPv6 any with IPv4 mapped, or
+ * IPv4 any on a host without IPv6 (l->ipv4_only). */
+static int open_listener(struct listener *l, struct op_status *st) {
     union {
         struct sockaddr_in v4;
         struct sockaddr_in6 v6;
@@ -627,53 +687,73 @@ static int preflight_bind(struct listener *l, struct op_status *st) {
             inet_pton(AF_INET, l->iface, &a.v4.sin_addr);
         len = sizeof(a.v4);
     }
-    int rc = bind(fd, (struct sockaddr *)&a, len);
-    int err = errno;
-    close(fd);
-    if (rc != 0)
+    if (bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int err = errno;
+        close(fd);
         return op_fail(st, OP_EIO, "cannot listen on %s port %d: %s",
                        l->iface[0] ? l->iface : "every address", l->want_port, strerror(err));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        int err = errno;
+        close(fd);
+        return op_fail(st, OP_EIO, "cannot make the listening socket non-blocking: %s",
+                       strerror(err));
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        int err = errno;
+        close(fd);
+        return op_fail(st, OP_EIO, "getsockname: %s", strerror(err));
+    }
+    l->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    l->fd = fd;
     return 0;
 }
 
-static int create_vhost(struct http_server *s, struct listener *l, struct op_status *st) {
+/* The vhost of worker w: TLS and HTTP for the connections it accepts, no
+ * listening socket of its own; the listener's socket (a duplicate, closed with
+ * the worker) joins the worker's loop. */
+static int create_vhost(struct http_server *s, struct worker *w, struct op_status *st) {
+    struct listener *l = &s->ls[w->li];
     struct lws_context_creation_info vi;
-    int rc = preflight_bind(l, st);
-    if (rc)
-        return rc;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        memset(&vi, 0, sizeof(vi));
-        vi.vhost_name = l->name;
-        vi.iface = l->iface[0] ? l->iface : NULL;
-        vi.port = l->want_port;
-        vi.protocols = s->protocols;
-        vi.user = l;
-        vi.keepalive_timeout = (int)s->keepalive_s;
-        vi.timeout_secs = s->io_timeout_s;
-        vi.timeout_secs_ah_idle = s->io_timeout_s;
-        vi.alpn = "http/1.1";
-        vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-        if (l->ipv4_only || attempt == 1)
-            vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-        if (l->tls) {
-            vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                          LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
-            vi.provided_client_ssl_ctx = s->client_ctx;
-        }
-        l->vh = lws_create_vhost(s->ctx, &vi);
-        if (l->vh)
-            return 0;
-        if (l->ipv4_only || l->iface[0])
-            break;   /* the any-address fallback to IPv4 only applies to ":port" */
+    memset(&vi, 0, sizeof(vi));
+    vi.vhost_name = l->name;
+    vi.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    vi.protocols = s->protocols;
+    vi.user = l;
+    vi.keepalive_timeout = (int)s->keepalive_s;
+    vi.timeout_secs = s->io_timeout_s;
+    vi.timeout_secs_ah_idle = s->io_timeout_s;
+    vi.alpn = "http/1.1";
+    if (l->tls) {
+        vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                      LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+        vi.provided_client_ssl_ctx = s->client_ctx;
     }
-    return op_fail(st, OP_EIO, "cannot listen on %s port %d (%s): address in use or not "
-                   "local, or the TLS setup failed", l->iface[0] ? l->iface : "every address",
-                   l->want_port, l->name);
+    w->vh = lws_create_vhost(w->ctx, &vi);
+    if (!w->vh)
+        return op_fail(st, OP_EIO, "cannot set up listener %s (the %s setup failed)", l->name,
+                       l->tls ? "TLS" : "HTTP");
+    int dfd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
+    if (dfd < 0)
+        return op_fail(st, OP_EIO, "cannot duplicate the listening socket: %s",
+                       strerror(errno));
+    lws_sock_file_fd_type u;
+    u.filefd = dfd;
+    w->accept_wsi =
+        lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_RAW_FILE_DESC, u, "op-accept", NULL);
+    if (!w->accept_wsi)   /* lws closed dfd */
+        return op_fail(st, OP_EIO, "cannot watch the listening socket of %s", l->name);
+    return 0;
 }
 
 static int init_listener(struct http_server *s, struct listener *l,
                          const struct http_listener_opts *o, size_t i, struct op_status *st) {
     l->srv = s;
+    l->fd = -1;
     pthread_mutex_init(&l->lock, NULL);
     snprintf(l->name, sizeof(l->name), "%s-%zu", o->name ? o->name : "http", i);
     l->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
@@ -690,7 +770,7 @@ static int init_listener(struct http_server *s, struct listener *l,
         if (!l->pair)
             return st ? st->code : OP_EINVALID;
     }
-    return 0;
+    return open_listener(l, st);
 }
 
 struct http_server *http_server_start(const struct http_server_opts *opts, struct op_status *st) {
@@ -714,6 +794,7 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
                                              .callback = callback,
                                              .per_session_data_size = sizeof(struct session),
                                              .tx_packet_size = CHUNK};
+    s->protocols[1] = (struct lws_protocols){.name = "op-accept", .callback = accept_callback};
     s->n = opts->n_listeners;
     int any_tls = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -728,37 +809,49 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         op_fail(st, OP_EIO, "cannot create an OpenSSL context");
         goto fail;
     }
-    struct lws_context_creation_info ci;
-    memset(&ci, 0, sizeof(ci));
-    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                 (any_tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-    ci.port = CONTEXT_PORT_NO_LISTEN;
-    ci.fd_limit_per_thread = FD_LIMIT;
-    ci.timeout_secs = s->io_timeout_s;
-    ci.max_http_header_data = 4096;
-    ci.alpn = "http/1.1";
-    ci.server_string = "tracing-operator";
-    ci.gid = -1;
-    ci.uid = -1;
-    s->ctx = lws_create_context(&ci);
-    if (!s->ctx) {
-        op_fail(st, OP_EIO, "cannot create the libwebsockets context");
-        goto fail;
-    }
-    for (size_t i = 0; i < s->n; i++)
-        if (create_vhost(s, &s->ls[i], st))
+    size_t want = opts->threads ? opts->threads : 1;
+    s->threads = want > MAX_WORKERS ? MAX_WORKERS : want;
+    s->w = xcalloc(s->n * s->threads, sizeof(*s->w));
+    for (size_t k = 0; k < s->n * s->threads; k++) {
+        struct worker *w = &s->w[k];
+        w->srv = s;
+        w->li = k / s->threads;
+        s->nworkers = k + 1;
+        struct lws_context_creation_info ci;
+        memset(&ci, 0, sizeof(ci));
+        ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                     (s->ls[w->li].tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+        ci.port = CONTEXT_PORT_NO_LISTEN;
+        ci.fd_limit_per_thread = FD_LIMIT;
+        ci.timeout_secs = s->io_timeout_s;
+        ci.max_http_header_data = 4096;
+        ci.alpn = "http/1.1";
+        ci.server_string = "tracing-operator";
+        ci.gid = -1;
+        ci.uid = -1;
+        ci.user = w;
+        w->ctx = lws_create_context(&ci);
+        if (!w->ctx) {
+            op_fail(st, OP_EIO, "cannot create the libwebsockets context");
             goto fail;
-    if (s->tick)
-        lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
-    if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
-        op_fail(st, OP_EIO, "cannot start the server thread");
-        goto fail;
+        }
+        if (create_vhost(s, w, st))
+            goto fail;
     }
-    s->thread_started = 1;
+    if (s->tick)
+        lws_sul_schedule(s->w[0].ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->tick_ms * 1000);
+    for (size_t k = 0; k < s->nworkers; k++) {
+        if (pthread_create(&s->w[k].thread, NULL, service_main, &s->w[k]) != 0) {
+            op_fail(st, OP_EIO, "cannot start the server thread");
+            goto fail;
+        }
+        s->w[k].thread_started = 1;
+    }
     for (size_t i = 0; i < s->n; i++)
         log_info(s->name, "listening", "listener", s->ls[i].name,
                  "address", opts->listeners[i].bind_address,
-                 LOG_INT("port", http_server_port(s, i)), "tls", s->ls[i].tls ? "true" : "false");
+                 LOG_INT("port", http_server_port(s, i)), "tls", s->ls[i].tls ? "true" : "false",
+                 LOG_INT("threads", s->threads));
     return s;
 fail:
     http_server_stop(s);
@@ -766,10 +859,12 @@ fail:
 }
 
 int http_server_port(const struct http_server *s, size_t i) {
-    if (!s || i >= s->n || !s->ls[i].vh)
+    if (!s || i >= s->n || s->ls[i].fd < 0)
         return -1;
-    return lws_get_vhost_listen_port(s->ls[i].vh);
+    return s->ls[i].port;
 }
+
+size_t http_server_threads(const struct http_server *s) { return s ? s->threads : 0; }
 
 int http_server_set_tls(struct http_server *s, size_t i, const char *cert_pem,
                         const char *key_pem, struct op_status *st) {
@@ -790,17 +885,23 @@ int http_server_set_tls(struct http_server *s, size_t i, const char *cert_pem,
 void http_server_stop(struct http_server *s) {
     if (!s)
         return;
-    if (s->thread_started) {
-        atomic_store(&s->stop, 1);
-        lws_cancel_service(s->ctx);
-        pthread_join(s->thread, NULL);
-    }
-    if (s->ctx) {
+    atomic_store(&s->stop, 1);
+    for (size_t k = 0; s->w && k < s->nworkers; k++)
+        if (s->w[k].thread_started)
+            lws_cancel_service(s->w[k].ctx);
+    for (size_t k = 0; s->w && k < s->nworkers; k++)
+        if (s->w[k].thread_started)
+            pthread_join(s->w[k].thread, NULL);
+    if (s->w && s->nworkers && s->w[0].ctx)
         lws_sul_cancel(&s->sul_tick);
-        lws_context_destroy(s->ctx);
-    }
+    for (size_t k = 0; s->w && k < s->nworkers; k++)
+        if (s->w[k].ctx)
+            lws_context_destroy(s->w[k].ctx);
+    free(s->w);
     SSL_CTX_free(s->client_ctx);
     for (size_t i = 0; i < s->n; i++) {
+        if (s->ls[i].fd >= 0)
+            close(s->ls[i].fd);
         tls_pair_free(s->ls[i].pair);
         pthread_mutex_destroy(&s->ls[i].lock);
     }

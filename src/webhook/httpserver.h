@@ -1,5 +1,5 @@
-/* httpserver.h - a small HTTP/1.1 server on libwebsockets: one lws context and
- * one service thread per struct http_server, one or more listeners, each plain
+/* httpserver.h - a small HTTP/1.1 server on libwebsockets: one or more service
+ * threads (an lws context each) per struct http_server, one or more listeners, each plain
  * HTTP or TLS (1.2 and 1.3 only, ALPN http/1.1). The webhook (server.h) runs on
  * it with TLS; the controller serves /metrics, /healthz and /readyz on it in
  * plain HTTP:
@@ -26,8 +26,9 @@
  * - plain HTTP on a TLS listener, TLS < 1.2, a truncated handshake: the
  *   connection fails; nothing else is affected.
  *
- * Handlers run on the service thread: they must be fast and must not block
- * (no API calls); everything they touch must be safe against other threads.
+ * Handlers run on the service threads: they must be fast and must not block
+ * (no API calls); everything they touch must be safe against other threads,
+ * and with threads > 1 they run concurrently with themselves.
  * Logs from libwebsockets (warnings and errors only) go to base/log.h. */
 #ifndef OP_WEBHOOK_HTTPSERVER_H
 #define OP_WEBHOOK_HTTPSERVER_H
@@ -90,22 +91,30 @@ struct http_server_opts {
     size_t n_listeners;        /* 1..8 */
     unsigned io_timeout_s;     /* 0 = HTTP_DEFAULT_IO_TIMEOUT_S */
     unsigned keepalive_s;      /* 0 = HTTP_DEFAULT_KEEPALIVE_S */
-    /* Optional: called on the service thread every tick_ms (e.g. to look for
+    /* Optional: called on the first service thread every tick_ms (e.g. to look for
      * new certificate files). */
     void (*tick)(void *ud);
     void *tick_ud;
     unsigned tick_ms;          /* 0 = 5000 */
+    /* Service threads (0 = 1, at most 16). Each accepts connections on every
+     * listener's port (SO_REUSEPORT) and serves them to the end; handlers then
+     * run on several threads at once. If a thread cannot share the port, the
+     * server runs with the ones that could (logged). */
+    unsigned threads;
 };
 
 struct http_server;
 
-/* Binds every listener and starts the service thread. NULL on error (a bind
+/* Binds every listener and starts the service threads. NULL on error (a bind
  * failure, an invalid address, a certificate that does not parse or does not
  * match its key), with st filled. */
 struct http_server *http_server_start(const struct http_server_opts *opts, struct op_status *st);
 
 /* The port listener i is bound to (useful after ":0"), or -1. */
 int http_server_port(const struct http_server *s, size_t i);
+
+/* The service threads actually running. */
+size_t http_server_threads(const struct http_server *s);
 
 /* Replaces the certificate and key of TLS listener i. Safe from any thread. The
  * pair is checked first (parses, key matches); on error nothing changes.
@@ -114,7 +123,7 @@ int http_server_port(const struct http_server *s, size_t i);
 int http_server_set_tls(struct http_server *s, size_t i, const char *cert_pem,
                         const char *key_pem, struct op_status *st);
 
-/* Stops the service thread, closes every connection and frees s (NULL is fine). */
+/* Stops the service threads, closes every connection and frees s (NULL is fine). */
 void http_server_stop(struct http_server *s);
 
 #endif

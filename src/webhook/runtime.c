@@ -36,6 +36,7 @@ struct queued_event {
 struct webhook_runtime {
     /* ---- configuration (owned copies, read-only after start) ---- */
     int disabled, files, manage;
+    unsigned threads;
     char *bind, *ns, *cert_dir, *url, *service, *secret, *config_name[2];
     char *hosts[WEBHOOK_RUNTIME_MAX_HOSTS];
     size_t nhosts;
@@ -147,6 +148,7 @@ static int server_start_locked(struct webhook_runtime *r, const char *cert, cons
         .cert_dir = cert ? NULL : r->cert_dir,
         .cert_pem = cert,
         .key_pem = key,
+        .threads = r->threads,
         .handler = webhook_admission_handler,
         .handler_ud = &r->adm,
     };
@@ -715,6 +717,7 @@ static int copy_opts(struct webhook_runtime *r, const struct webhook_runtime_opt
     if (!o->kube && !(h && h->new_transport))
         return op_fail(st, OP_EINVALID, "the webhook runtime needs a kube config");
     r->bind = dup_or(o->bind_address, WEBHOOK_DEFAULT_BIND);
+    r->threads = o->threads ? o->threads : WEBHOOK_DEFAULT_THREADS;
     r->ns = dup_or(ns, NULL);
     r->cert_dir = dup_or(o->cert_dir, NULL);
     r->url = dup_or(o->webhook_url, NULL);

@@ -87,6 +87,7 @@ struct webhook_runtime_opts {
     const char *secret_name;         /* --webhook-secret-name; NULL = tracing-operator-webhook-cert */
     const char *mutating_name;       /* --mutating-webhook-name; NULL = tracing-operator */
     const char *validating_name;     /* --validating-webhook-name; NULL = tracing-operator */
+    unsigned threads;                /* --webhook-threads 1..16; 0 = WEBHOOK_DEFAULT_THREADS */
     const struct kube_config *kube;  /* the runtime's own client is made from it (copied) */
     struct admission_ctx lookups;    /* from the controller's caches (controller/caches.h) */
     /* Only the leader writes the Secret and the configurations; NULL = always leader.
@@ -94,7 +95,8 @@ struct webhook_runtime_opts {
     int (*is_leader)(void *ud);
     void *leader_ud;
     /* Optional, for metrics: every admission (pods and validations) with the time
-     * admission_handle() took. Runs on the server thread: must not block. */
+     * admission_handle() took. Runs on the server threads (several at once with
+     * --webhook-threads > 1): must not block and must be thread-safe. */
     void (*on_admission)(void *ud, const struct admission_result *r, int64_t duration_us);
     void *on_admission_ud;
 };

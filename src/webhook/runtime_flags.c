@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "base/units.h"
+#include "webhook/server.h"
 
 static const char *const FLAG_NAMES[] = {
     "webhook-bind-address", "operator-namespace",   "cert-mode",
     "cert-dir",             "webhook-host",         "webhook-config",
     "webhook-url",          "webhook-service-name", "webhook-secret-name",
-    "mutating-webhook-name", "validating-webhook-name", NULL,
+    "mutating-webhook-name", "validating-webhook-name", "webhook-threads", NULL,
 };
 
 const char *const *webhook_runtime_flag_names(void) { return FLAG_NAMES; }
@@ -45,7 +46,8 @@ const char *webhook_runtime_flags_help(void) {
            "  --mutating-webhook-name NAME      the MutatingWebhookConfiguration (default "
            "tracing-operator)\n"
            "  --validating-webhook-name NAME    the ValidatingWebhookConfiguration (default "
-           "tracing-operator)\n";
+           "tracing-operator)\n"
+           "  --webhook-threads N               HTTPS service threads, 1-16 (default 2)\n";
 }
 
 static int bad(struct op_status *st, const char *name, const char *value, const char *why) {
@@ -132,6 +134,16 @@ int webhook_runtime_flag(struct webhook_runtime_opts *o, const char *name, const
         return set_name(&o->service_name, name, value, 1, st);
     if (!strcmp(name, "webhook-secret-name"))
         return set_name(&o->secret_name, name, value, 0, st);
+    if (!strcmp(name, "webhook-threads")) {
+        unsigned n = 0;
+        const char *p = value;
+        for (; *p >= '0' && *p <= '9' && n <= WEBHOOK_MAX_THREADS; p++)
+            n = n * 10 + (unsigned)(*p - '0');
+        if (!*value || *p || n < 1 || n > WEBHOOK_MAX_THREADS)
+            return bad(st, name, value, "want a number from 1 to 16");
+        o->threads = n;
+        return 1;
+    }
     if (!strcmp(name, "mutating-webhook-name"))
         return set_name(&o->mutating_name, name, value, 0, st);
     return set_name(&o->validating_name, name, value, 0, st);

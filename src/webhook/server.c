@@ -212,6 +212,7 @@ struct webhook_server *webhook_server_start(const struct webhook_server_opts *op
         .listeners = &l,
         .n_listeners = 1,
         .io_timeout_s = opts->io_timeout_s,
+        .threads = opts->threads,
         .tick = from_dir ? tick : NULL,
         .tick_ud = w,
         .tick_ms = opts->reload_ms ? opts->reload_ms : WEBHOOK_DEFAULT_RELOAD_MS,

@@ -29,9 +29,12 @@
 
 #define WEBHOOK_DEFAULT_BIND ":9443"
 #define WEBHOOK_DEFAULT_RELOAD_MS 5000u
+#define WEBHOOK_DEFAULT_THREADS 2u
+#define WEBHOOK_MAX_THREADS 16u
 #define WEBHOOK_PATH_HEALTHZ "/healthz"
 
-/* Answers one admission request. Runs on the server thread: pure and fast.
+/* Answers one admission request. Runs on a server thread (several at once when
+ * threads > 1): pure, fast and thread-safe.
  * Returns a malloc'd body (the server frees it) and its length in *ret_len;
  * *ret_http_status is preset to 200. NULL = internal error (500). */
 typedef char *(*webhook_handler_fn)(void *ud, const char *path, const char *body, size_t len,
@@ -45,6 +48,7 @@ struct webhook_server_opts {
     unsigned reload_ms;        /* how often cert_dir is looked at; 0 = default */
     size_t max_body;           /* 0 = 3 MiB */
     unsigned io_timeout_s;     /* stalled clients are dropped after this; 0 = 10 s */
+    unsigned threads;          /* service threads (SO_REUSEPORT); 0 = 1 */
     webhook_handler_fn handler;
     void *handler_ud;
 };
@@ -83,7 +87,7 @@ struct webhook_admission {
     /* Optional (NULL = none): admission_cache_new(), freed by the owner after the
      * server stops. Keeps defaulted TracingModels between requests. */
     struct admission_cache *cache;
-    /* Optional: called on the server thread after each answer with the result
+    /* Optional: called on the server thread (any of them) after each answer with the result
      * and the time admission_handle() took, for metrics and Events. It must not
      * block (queue the Event, do not POST it here). */
     void (*observe)(void *ud, const char *path, const struct admission_result *r,

@@ -51,6 +51,14 @@ static const struct flag_case CASES[] = {
     {"mutating-webhook-name", "-x", OP_EINVALID, "--mutating-webhook-name"},
     {"validating-webhook-name", "tracing", 1, NULL},
     {"validating-webhook-name", "a/b", OP_EINVALID, "--validating-webhook-name"},
+    {"webhook-threads", "1", 1, NULL},
+    {"webhook-threads", "16", 1, NULL},
+    {"webhook-threads", "0", OP_EINVALID, "from 1 to 16"},
+    {"webhook-threads", "17", OP_EINVALID, "from 1 to 16"},
+    {"webhook-threads", "99999999999", OP_EINVALID, "--webhook-threads"},
+    {"webhook-threads", "2x", OP_EINVALID, "--webhook-threads"},
+    {"webhook-threads", "", OP_EINVALID, "--webhook-threads"},
+    {"webhook-threads", "-1", OP_EINVALID, "--webhook-threads"},
     {"leader-elect", "true", 0, NULL},
     {"namespace", "shop", 0, NULL},
     {"webhook", "x", 0, NULL},
@@ -84,7 +92,7 @@ static void test_flags_fill_fields(void **state) {
         {"cert-mode", "self-signed"},               {"webhook-config", "manage"},
         {"webhook-url", "https://127.0.0.1:9443"},  {"webhook-service-name", "svc"},
         {"webhook-secret-name", "sec"},             {"mutating-webhook-name", "mwc"},
-        {"validating-webhook-name", "vwc"},
+        {"validating-webhook-name", "vwc"},         {"webhook-threads", "4"},
     };
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         assert_int_equal(webhook_runtime_flag(&o, argv[i][0], argv[i][1], &st), 1);
@@ -97,6 +105,7 @@ static void test_flags_fill_fields(void **state) {
     assert_string_equal(o.secret_name, "sec");
     assert_string_equal(o.mutating_name, "mwc");
     assert_string_equal(o.validating_name, "vwc");
+    assert_int_equal(o.threads, 4);
     assert_int_equal(webhook_runtime_flags_check(&o, &st), 0);
 }
 
@@ -181,7 +190,7 @@ static void test_help_and_names(void **state) {
         struct webhook_runtime_opts o = {0};
         assert_int_not_equal(webhook_runtime_flag(&o, names[n], "x", NULL), 0);
     }
-    assert_int_equal(n, 11);
+    assert_int_equal(n, 12);
     assert_int_equal(help[strlen(help) - 1], '\n');
 }
 

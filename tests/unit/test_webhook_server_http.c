@@ -1,7 +1,8 @@
 /* test_webhook_server_http.c - the plain-HTTP side of httpserver.h as the
  * controller uses it for /metrics, /healthz and /readyz: two listeners on one
  * server, content types, status codes, request bodies, the tick callback,
- * bind errors and a clean stop with clients connected. A test's servers are
+ * bind errors, a clean stop with clients connected, and several service
+ * threads sharing the listeners' ports. A test's servers are
  * kept in the fixture and stopped by the cmocka teardown, so a failed check
  * never leaves a server thread running at exit. Under valgrind
  * (OP_UNDER_VALGRIND) the client's time limit is 20x longer. */
@@ -14,7 +15,9 @@
 #include <curl/curl.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +288,83 @@ static void test_ipv6_and_any(void **state) {
     stop(f);
 }
 
+/* ---- several service threads ---- */
+
+struct seen {
+    pthread_mutex_t mu;
+    pthread_t ids[8];
+    int n;
+};
+
+static void whoami(void *ud, const struct http_request *rq, struct http_response *rs) {
+    struct seen *w = ud;
+    (void)rq;
+    pthread_t me = pthread_self();
+    pthread_mutex_lock(&w->mu);
+    int known = 0;
+    for (int i = 0; i < w->n; i++)
+        known |= pthread_equal(w->ids[i], me);
+    if (!known && w->n < 8)
+        w->ids[w->n++] = me;
+    pthread_mutex_unlock(&w->mu);
+    http_response_set(rs, 200, HTTP_CT_TEXT, "ok", 2);
+}
+
+static int open_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* threads = 2: both threads accept on every listener's one port (the kernel
+ * spreads connections by their addresses: 32 connections all landing on one
+ * thread would happen once in 2^31 runs), the tick still runs, and a stop
+ * joins both and leaves no descriptor open. */
+static void test_threads(void **state) {
+    struct fx *f = *state;
+    struct seen w[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        pthread_mutex_init(&w[i].mu, NULL);
+    }
+    struct http_listener_opts ls[2] = {
+        {.name = "a", .bind_address = "127.0.0.1:0", .handler = whoami, .ud = &w[0]},
+        {.name = "b", .bind_address = ":0", .handler = whoami, .ud = &w[1]},
+    };
+    struct http_server_opts o = {.name = "test", .listeners = ls, .n_listeners = 2,
+                                 .tick = tick, .tick_ud = &f->a, .tick_ms = 20,
+                                 .threads = 2};
+    struct op_status st = {0};
+    int fds_before = open_fds();
+    f->s = http_server_start(&o, &st);
+    if (!f->s)
+        fail_msg("start with 2 threads: %s", st.msg);
+    assert_int_equal(http_server_threads(f->s), 2);
+    int port[2] = {http_server_port(f->s, 0), http_server_port(f->s, 1)};
+    assert_true(port[0] > 0 && port[1] > 0 && port[0] != port[1]);
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < 32; i++) {   /* a new connection each time */
+            struct resp r = get(port[l], "/", NULL);
+            assert_int_equal(r.status, 200);
+        }
+    for (int l = 0; l < 2; l++)
+        if (w[l].n != 2)
+            fail_msg("listener %d: 32 connections were served by %d thread(s), want 2", l,
+                     w[l].n);
+    for (int i = 0; i < 100 * slow() && atomic_load(&f->a.ticks) == 0; i++)
+        usleep(10000);
+    assert_true(atomic_load(&f->a.ticks) > 0);
+    stop(f);
+    assert_int_equal(open_fds(), fds_before);
+    for (int i = 0; i < 2; i++)
+        pthread_mutex_destroy(&w[i].mu);
+}
+
 int main(void) {
     log_set_level(LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -294,6 +374,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_trickled_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_and_any, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
