@@ -3,6 +3,7 @@
 #include "webhook/jsonpatch.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +90,39 @@ void jp_remove(json_t *patch, const char *path) { jp_op(patch, "remove", path, N
 
 /* ---- fast compact serialization ---- */
 
+/* Number of leading bytes of [p, end) that need no attention in a JSON string:
+ * not a control character, '"' or '\\', and with high == 0 not >= 0x80 either.
+ * Eight bytes at a time (the word tricks below only tell whether SOME byte of
+ * the word matches, which is all the loop needs), then byte by byte. */
+static size_t plain_run(const unsigned char *p, const unsigned char *end, int high) {
+    const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
+    const unsigned char *q = p;
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t dq = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+        uint64_t hit = ((x - ones * 0x20) & ~x) | ((dq - ones) & ~dq) | ((bs - ones) & ~bs);
+        if (!high)
+            hit |= x;
+        if (hit & top)
+            break;
+        q += 8;
+    }
+    while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && (high || *q < 0x80))
+        q++;
+    return (size_t)(q - p);
+}
+
 void jp_quote(struct strbuf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *u = (const unsigned char *)s;
     put(b, "\"", 1);
     size_t run = 0;   /* start of the bytes not yet appended */
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        i += plain_run(u + i, u + n, 1);
+        if (i >= n)
+            break;
+        unsigned char c = u[i];
         put(b, s + run, i - run);
         run = i + 1;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
@@ -153,10 +179,17 @@ void jp_dump(struct strbuf *b, const json_t *v) {
     case JSON_STRING:
         jp_quote(b, json_string_value(v), json_string_length(v));
         return;
-    case JSON_INTEGER: {
-        char num[32];
-        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        put(b, num, (size_t)n);
+    case JSON_INTEGER: {   /* what "%" JSON_INTEGER_FORMAT prints, without printf */
+        char num[24], *end = num + sizeof(num), *q = end;
+        json_int_t i = json_integer_value(v);
+        unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            *--q = '-';
+        put(b, q, (size_t)(end - q));
         return;
     }
     case JSON_REAL: {   /* rare here: jansson's own formatting, to stay identical */
@@ -295,6 +328,14 @@ static int jr_string(struct jreader *r, const char **s, size_t *n) {
     const unsigned char *start = r->p;
     int escaped = 0;
     while (r->p < r->end) {
+        size_t k = plain_run(r->p, r->end, 0);
+        if (k) {
+            if (escaped)
+                strbuf_append(&r->tmp, r->p, k);
+            r->p += k;
+            if (r->p >= r->end)
+                break;
+        }
         unsigned char c = *r->p;
         if (c == '"') {
             if (!escaped) {
