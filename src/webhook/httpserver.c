@@ -9,9 +9,12 @@
  * re-picks a connection's vhost by port and Host header, which vhosts without
  * a port of their own would confuse). The listener's socket is adopted into
  * each of its workers' loops as a raw descriptor; the worker that wakes first
- * accepts the connection and adopts it into its vhost (TLS, HTTP), where it
- * stays until closed, so an idle worker takes new connections first. The
- * listener (handler, certificate) is shared by its workers.
+ * accepts the connection and gives it to the listener's worker with the fewest
+ * open connections (itself on a tie; another one through its queue and
+ * lws_cancel_service, the one thread-safe way into an lws loop), which adopts
+ * it into its vhost (TLS, HTTP) and serves it until it closes. Without that
+ * balance one thread could take a burst of connections and serve them alone.
+ * The listener (handler, certificate) is shared by its workers.
  * Each request is
  * a small state machine in the per-transaction session: headers -> (body) ->
  * handler -> response headers -> response body in chunks, one lws_write per
@@ -50,6 +53,7 @@
 #define DRAIN_FACTOR 4        /* bodies up to DRAIN_FACTOR * max_body are read and dropped */
 #define FD_LIMIT 1024         /* connections per worker (lws sizes tables by this) */
 #define MAX_WORKERS 16
+#define HANDOFF_MAX 64        /* accepted sockets queued for another worker */
 
 /* Mozilla "intermediate" TLS 1.2 suites; TLS 1.3 uses OpenSSL's defaults. */
 static const char TLS12_CIPHERS[] =
@@ -86,6 +90,10 @@ struct worker {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     struct lws *accept_wsi;       /* the listener's socket in this loop */
+    atomic_int conns;             /* connections it serves or has queued */
+    pthread_mutex_t qmu;          /* guards q, qn (accepting workers push) */
+    int q[HANDOFF_MAX];           /* accepted sockets waiting to be adopted here */
+    size_t qn;
     pthread_t thread;
     int thread_started;
     unsigned char scratch[LWS_PRE + CHUNK];   /* this worker's thread only */
@@ -511,9 +519,30 @@ static int on_writeable(struct lws *wsi, struct listener *l, struct session *s) 
     return 0;
 }
 
-/* The listening socket, adopted as a raw descriptor: readable = connections
- * to accept. Each one is handed to the listener's vhost on this worker. */
-#define ACCEPT_BURST 32
+/* Adopts an accepted socket into w's vhost (w's thread only). */
+static void adopt_here(struct worker *w, int fd) {
+    struct lws *c = lws_adopt_socket_vhost(w->vh, fd);   /* on failure lws closes fd */
+    if (c)
+        lws_set_opaque_user_data(c, w);   /* WSI_DESTROY counts it out */
+    else
+        atomic_fetch_sub(&w->conns, 1);
+}
+
+/* The sockets other workers handed to w (w's thread only). */
+static void adopt_queued(struct worker *w) {
+    int fds[HANDOFF_MAX];
+    size_t n;
+    pthread_mutex_lock(&w->qmu);
+    n = w->qn;
+    memcpy(fds, w->q, n * sizeof(fds[0]));
+    w->qn = 0;
+    pthread_mutex_unlock(&w->qmu);
+    for (size_t i = 0; i < n; i++)
+        adopt_here(w, fds[i]);
+}
+
+/* The listening socket, adopted as a raw descriptor: readable = a connection
+ * to accept (one per wake-up: the workers that woke too get the next ones). */
 #if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN
 #define EWOULDBLOCK_ALT EWOULDBLOCK
 #else
@@ -524,21 +553,40 @@ static int accept_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     (void)user, (void)in, (void)len;
     if (reason != LWS_CALLBACK_RAW_RX_FILE)
         return 0;
-    struct lws_vhost *vh = lws_get_vhost(wsi);
-    int lfd = lws_get_socket_fd(wsi);
-    for (int i = 0; i < ACCEPT_BURST; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            if (e != EAGAIN && e != EINTR && e != ECONNABORTED && e != EWOULDBLOCK_ALT) {
-                struct listener *l = lws_vhost_user(vh);
-                log_warn(l ? l->srv->name : "httpserver", "accept failed", "error",
-                         strerror(e));
-            }
-            break;   /* another worker took it, or nothing left */
-        }
-        lws_adopt_socket_vhost(vh, fd);   /* on failure lws closes fd */
+    struct worker *self = worker_of(wsi);
+    struct http_server *s = self->srv;
+    int fd = accept4(lws_get_socket_fd(wsi), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e != EAGAIN && e != EINTR && e != ECONNABORTED && e != EWOULDBLOCK_ALT)
+            log_warn(s->name, "accept failed", "error", strerror(e));
+        return 0;   /* another worker took it */
     }
+    struct worker *to = self;
+    int least = atomic_load(&self->conns);
+    for (size_t k = 0; k < s->threads; k++) {
+        struct worker *o = &s->w[self->li * s->threads + k];
+        int c = atomic_load(&o->conns);
+        if (c < least) {
+            least = c;
+            to = o;
+        }
+    }
+    atomic_fetch_add(&to->conns, 1);
+    if (to != self) {
+        pthread_mutex_lock(&to->qmu);
+        int queued = to->qn < HANDOFF_MAX;
+        if (queued)
+            to->q[to->qn++] = fd;
+        pthread_mutex_unlock(&to->qmu);
+        if (queued) {
+            lws_cancel_service(to->ctx);
+            return 0;
+        }
+        atomic_fetch_sub(&to->conns, 1);   /* its queue is full: serve it here */
+        atomic_fetch_add(&self->conns, 1);
+    }
+    adopt_here(self, fd);
     return 0;
 }
 
@@ -549,6 +597,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     struct listener *l = vh ? lws_vhost_user(vh) : NULL;
 
     switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        adopt_queued(worker_of(wsi));
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY: {
+        struct worker *ow = lws_get_opaque_user_data(wsi);
+        if (ow)
+            atomic_fetch_sub(&ow->conns, 1);
+        return 0;
+    }
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
         /* user is the vhost's SSL_CTX, in the vhost */
         l = in ? lws_vhost_user((struct lws_vhost *)in) : l;
@@ -816,6 +873,8 @@ struct http_server *http_server_start(const struct http_server_opts *opts, struc
         struct worker *w = &s->w[k];
         w->srv = s;
         w->li = k / s->threads;
+        atomic_init(&w->conns, 0);
+        pthread_mutex_init(&w->qmu, NULL);
         s->nworkers = k + 1;
         struct lws_context_creation_info ci;
         memset(&ci, 0, sizeof(ci));
@@ -894,9 +953,13 @@ void http_server_stop(struct http_server *s) {
             pthread_join(s->w[k].thread, NULL);
     if (s->w && s->nworkers && s->w[0].ctx)
         lws_sul_cancel(&s->sul_tick);
-    for (size_t k = 0; s->w && k < s->nworkers; k++)
+    for (size_t k = 0; s->w && k < s->nworkers; k++) {
         if (s->w[k].ctx)
             lws_context_destroy(s->w[k].ctx);
+        for (size_t i = 0; i < s->w[k].qn; i++)   /* handed over, never adopted */
+            close(s->w[k].q[i]);
+        pthread_mutex_destroy(&s->w[k].qmu);
+    }
     free(s->w);
     SSL_CTX_free(s->client_ctx);
     for (size_t i = 0; i < s->n; i++) {

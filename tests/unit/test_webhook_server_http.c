@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -321,10 +322,45 @@ static int open_fds(void) {
     return n;
 }
 
-/* threads = 2: both threads accept on every listener's one port (the kernel
- * spreads connections by their addresses: 32 connections all landing on one
- * thread would happen once in 2^31 runs), the tick still runs, and a stop
- * joins both and leaves no descriptor open. */
+/* A connection to 127.0.0.1:port, kept open by the caller; -1 on error. */
+static int connect_to(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* One keep-alive GET on an open connection; 1 when a 200 came back in time. */
+static int get_on(int fd) {
+    static const char rq[] = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+    if (write(fd, rq, sizeof(rq) - 1) != (ssize_t)(sizeof(rq) - 1))
+        return 0;
+    char buf[1024];
+    size_t n = 0;
+    while (n < sizeof(buf) - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000 * slow()) != 1)
+            return 0;
+        ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+        if (r <= 0)
+            return 0;
+        n += (size_t)r;
+        buf[n] = '\0';
+        char *body = strstr(buf, "\r\n\r\n");
+        if (body && strlen(body + 4) >= 2)   /* "ok" */
+            return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+    }
+    return 0;
+}
+
+/* threads = 2: each listener's open connections are spread over both threads
+ * (the accepting thread hands a connection to the one serving fewer), both
+ * serve requests, the tick still runs, and a stop joins both and leaves no
+ * descriptor open. */
 static void test_threads(void **state) {
     struct fx *f = *state;
     struct seen w[2];
@@ -347,15 +383,24 @@ static void test_threads(void **state) {
     assert_int_equal(http_server_threads(f->s), 2);
     int port[2] = {http_server_port(f->s, 0), http_server_port(f->s, 1)};
     assert_true(port[0] > 0 && port[1] > 0 && port[0] != port[1]);
-    for (int l = 0; l < 2; l++)
-        for (int i = 0; i < 32; i++) {   /* a new connection each time */
-            struct resp r = get(port[l], "/", NULL);
-            assert_int_equal(r.status, 200);
+    for (int l = 0; l < 2; l++) {
+        int c[4];
+        for (int i = 0; i < 4; i++) {   /* open together, each one served at once */
+            c[i] = connect_to(port[l]);
+            assert_true(c[i] >= 0);
+            if (!get_on(c[i]))
+                fail_msg("listener %d, connection %d: no answer", l, i);
         }
-    for (int l = 0; l < 2; l++)
+        for (int round = 0; round < 3; round++)   /* keep-alive: same connections */
+            for (int i = 0; i < 4; i++)
+                if (!get_on(c[i]))
+                    fail_msg("listener %d, connection %d, round %d: no answer", l, i, round);
+        for (int i = 0; i < 4; i++)
+            close(c[i]);
         if (w[l].n != 2)
-            fail_msg("listener %d: 32 connections were served by %d thread(s), want 2", l,
+            fail_msg("listener %d: 4 open connections were served by %d thread(s), want 2", l,
                      w[l].n);
+    }
     for (int i = 0; i < 100 * slow() && atomic_load(&f->a.ticks) == 0; i++)
         usleep(10000);
     assert_true(atomic_load(&f->a.ticks) > 0);
