@@ -233,6 +233,9 @@ class Checker:
         self.expect(args[:1] == ["run"], "container args start with run: %s" % args[:1])
         self.expect("--health-probe-bind-address=:%s" % ports.get("health") in args, "health bind address")
         self.expect("--webhook-bind-address=:%s" % ports.get("webhook") in args, "webhook bind address")
+        threads = [a for a in args if a.startswith("--webhook-threads=")]
+        self.expect(len(threads) == 1 and threads[0].split("=", 1)[1].isdigit()
+                    and 1 <= int(threads[0].split("=", 1)[1]) <= 16, "webhook threads %s" % threads)
         self.expect("--metrics-bind-address=:%s" % ports.get("metrics") in args, "metrics bind address")
         res = c.get("resources", {})
         self.expect(res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory")

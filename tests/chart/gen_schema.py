@@ -114,6 +114,7 @@ schema = {
             "certMode": {"enum": ["self-signed", "cert-manager", "secret"],
                          "description": "where the serving certificate comes from"},
             "port": PORT,
+            "threads": i("HTTPS service threads of the webhook server", minimum=1, maximum=16),
             "service": obj({"port": PORT}),
             "failurePolicy": {"enum": ["Fail", "Ignore"]},
             "timeoutSeconds": TIMEOUT,
