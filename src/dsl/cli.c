@@ -2,6 +2,7 @@
  * reads the DSL files, calls dsl_compile(), prints the documents on stdout and
  * the diagnostics (with source excerpts) on stderr. */
 #include "dsl/dsl.h"
+#include "base/jarena.h"
 #include "dsl/ast.h"
 #include "base/err.h"
 #include "base/strbuf.h"
@@ -68,7 +69,7 @@ static int print_docs(const json_t *docs, int json_out, FILE *out) {
     if (json_out) {
         json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items",
                                  docs);
-        char *s = json_dumps(list, JSON_INDENT(2));
+        char *s = jarena_dumps(list, JSON_INDENT(2));
         json_decref(list);
         if (!s)
             return -1;

@@ -4,6 +4,7 @@
  * documents about endpoints and spans is kept as annotations (JSON text) so the
  * information travels with the object. */
 #include "dsl/mctx.h"
+#include "base/jarena.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -165,7 +166,7 @@ static json_t *endpoint_doc(struct mctx *m, const struct dsl_value *it) {
 
 static void set_json_annotation(struct mctx *m, const char *key, json_t *arr) {
     if (json_array_size(arr)) {
-        char *text = json_dumps(arr, JSON_COMPACT);
+        char *text = jarena_dumps(arr, JSON_COMPACT);
         annotate(m, key, text);
         free(text);
     }

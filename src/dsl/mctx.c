@@ -1,5 +1,6 @@
 /* mctx.c - helpers shared by the DSL block mappers (see mctx.h). */
 #include "dsl/mctx.h"
+#include "base/jarena.h"
 #include "base/units.h"
 #include "base/xalloc.h"
 
@@ -322,8 +323,8 @@ int mx_set(struct mctx *m, json_t *obj, const char *objpath, const char *key, js
     } else {
         if (!json_equal(old, val)) {
             size_t fl = JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15);
-            char *a = json_dumps(old, fl);
-            char *b = json_dumps(val, fl);
+            char *a = jarena_dumps(old, fl);
+            char *b = jarena_dumps(val, fl);
             json_t *pv = json_object_get(m->prov, full);
             const char *pw = json_string_value(json_object_get(pv, "where"));
             const char *pf = json_string_value(json_object_get(pv, "from"));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jarena.h"
 #include "base/units.h"
 #include "base/xalloc.h"
 #include "model/model.h"
@@ -445,7 +446,7 @@ void render_jaeger(struct rctx *c) {
     }
     char cm[R_NAME_MAX];
     r_name(c, "jaeger-sampling", cm);
-    char *text = json_dumps(strategies, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    char *text = jarena_dumps(strategies, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     char *with_nl = xasprintf("%s\n", text);
     r_emit(c, r_configmap(c, cm, "jaeger", SAMPLING_KEY, with_nl));
     free(with_nl);
