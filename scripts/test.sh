@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - every test on a fresh machine: install dependencies, build with -Werror and
 # with AddressSanitizer + UndefinedBehaviorSanitizer, run the whole ctest suite under
-# the sanitizers, then the e2e suite (which says loudly when it has no API server).
+# the sanitizers, a libFuzzer smoke, ThreadSanitizer, every unit test binary under
+# valgrind memcheck, then the e2e suite (which says loudly when it has no API server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -26,6 +27,9 @@ bash scripts/fuzz.sh 100000
 
 echo "== ThreadSanitizer (work queue, informers, stores, leader election, servers)"
 bash scripts/tsan.sh
+
+echo "== valgrind memcheck (every unit test binary; invalid accesses or leaks fail)"
+bash scripts/valgrind.sh
 
 echo "== e2e"
 # A kube-apiserver built outside the repository (see e2e/README.md) is used when present;

@@ -12,7 +12,10 @@
 # Environment: OP_VALGRIND_BUILD_DIR (default build-valgrind), VALGRIND_JOBS
 # (binaries at the same time, default nproc), VALGRIND_TIMEOUT (seconds per
 # binary, default 900). Tests see OP_UNDER_VALGRIND=1 (valgrind is 20-50x slower:
-# a test with tight I/O timeouts may scale them by it). Needs valgrind (Debian package valgrind); installs nothing.
+# a test with tight I/O timeouts may scale them by it), and OP_JARENA=off so that
+# memcheck sees every jansson allocation of the admission path one by one (the
+# arena itself is checked by test_base_jarena here and under ASan everywhere).
+# Needs valgrind (Debian package valgrind); installs nothing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -55,7 +58,9 @@ vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=defin
 run_one() {
     local t=$1 start rc
     start=$(date +%s)
-    OP_SOURCE_DIR=$root OP_BIN=$build/tracing-operator OP_UNDER_VALGRIND=1 \
+    local arena=off
+    [ "$t" = test_base_jarena ] && arena=on
+    OP_SOURCE_DIR=$root OP_BIN=$build/tracing-operator OP_UNDER_VALGRIND=1 OP_JARENA=$arena \
         timeout "$tmo" "${vg[@]}" --log-file="$logs/$t.valgrind" "$build/$t" \
         >"$logs/$t.out" 2>&1
     rc=$?
