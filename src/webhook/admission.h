@@ -59,6 +59,10 @@ struct admission_ctx {
     json_t *(*list_instrumentations)(void *user, const char *ns, int *failed);
     /* The TracingModel ns/name, or NULL. */
     json_t *(*get_tracingmodel)(void *user, const char *ns, const char *name);
+    /* 0 (the default): a pod review is parsed without the members the pod path
+     * never reads (managedFields, probes, status, ...; see admission.c). 1: parsed
+     * whole, for the test that proves leaving them out changes no answer. */
+    int parse_whole_request;
 };
 
 struct admission_result {

@@ -394,9 +394,19 @@ static json_t *jr_number(struct jreader *r) {
     return json_integer(neg ? -v : v);
 }
 
-static json_t *jr_value(struct jreader *r);
+static json_t *jr_value(struct jreader *r, const struct jp_prune *entry);
+static int jr_skip(struct jreader *r);
 
-static json_t *jr_object(struct jreader *r) {
+/* The entry of list named by the n bytes of k, or NULL. */
+static const struct jp_prune *prune_find(const struct jp_prune *list, const char *k, size_t n) {
+    for (; list && list->key; list++)
+        if (strlen(list->key) == n && !memcmp(list->key, k, n))
+            return list;
+    return NULL;
+}
+
+/* members: the prune list of this object (NULL = keep everything). */
+static json_t *jr_object(struct jreader *r, const struct jp_prune *members) {
     json_t *obj = json_object();
     jr_ws(r);
     if (r->p < r->end && *r->p == '}') {
@@ -418,11 +428,16 @@ static json_t *jr_object(struct jreader *r) {
         }
         jr_ws(r);
         json_t *v = NULL;
+        const struct jp_prune *e = prune_find(members, k, kn);
+        int dropped = 0;
         if (r->p < r->end && *r->p++ == ':') {
             jr_ws(r);
-            v = jr_value(r);
+            if (e && !e->members)
+                dropped = !jr_skip(r);   /* checked like any value, not kept */
+            else
+                v = jr_value(r, e);
         }
-        int bad = !v || json_object_setn_new_nocheck(obj, k, kn, v);
+        int bad = dropped ? 0 : !v || json_object_setn_new_nocheck(obj, k, kn, v);
         if (key && key != kbuf)
             free(key);
         if (bad)
@@ -441,7 +456,10 @@ static json_t *jr_object(struct jreader *r) {
     return NULL;
 }
 
-static json_t *jr_array(struct jreader *r) {
+/* each: an entry whose members apply to every element (NULL = keep everything). */
+static json_t *jr_array(struct jreader *r, const struct jp_prune *each) {
+    struct jp_prune elem = {NULL, each ? each->members : NULL, 0};
+    const struct jp_prune *el = each ? &elem : NULL;
     json_t *arr = json_array();
     jr_ws(r);
     if (r->p < r->end && *r->p == ']') {
@@ -449,7 +467,7 @@ static json_t *jr_array(struct jreader *r) {
         return arr;
     }
     for (;;) {
-        json_t *v = jr_value(r);
+        json_t *v = jr_value(r, el);
         if (!v || json_array_append_new(arr, v))
             break;
         jr_ws(r);
@@ -473,17 +491,21 @@ static int jr_literal(struct jreader *r, const char *word, size_t n) {
     return 0;
 }
 
-static json_t *jr_value(struct jreader *r) {
+/* entry: how to prune this value's members (an object) or its elements' members
+ * (an array, entry->each); NULL = keep everything. */
+static json_t *jr_value(struct jreader *r, const struct jp_prune *entry) {
     if (r->p >= r->end)
         return NULL;
     json_t *v = NULL;
+    const struct jp_prune *members = entry ? entry->members : NULL;
     switch (*r->p) {
     case '{':
     case '[':
         if (++r->depth > JP_MAX_DEPTH)
             return NULL;
         r->p++;
-        v = r->p[-1] == '{' ? jr_object(r) : jr_array(r);
+        v = r->p[-1] == '{' ? jr_object(r, entry && !entry->each ? members : NULL)
+                            : jr_array(r, entry && entry->each ? entry : NULL);
         r->depth--;
         return v;
     case '"': {
@@ -499,14 +521,113 @@ static json_t *jr_value(struct jreader *r) {
     }
 }
 
+/* A JSON number at r->p, checked and passed over: 0, or -1. */
+static int jr_skip_number(struct jreader *r) {
+    const unsigned char *p = r->p, *e = r->end;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return -1;
+    if (p < e && *p == '.') {
+        const unsigned char *d = ++p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return -1;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        const unsigned char *d = p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return -1;
+    }
+    r->p = p;
+    return 0;
+}
+
+/* Checks the value at r->p as jansson would and passes over it without building
+ * anything: 0, or -1 (then the whole document goes to json_loadb). */
+static int jr_skip(struct jreader *r) {
+    if (r->p >= r->end)
+        return -1;
+    unsigned char c = *r->p;
+    if (c == '"') {
+        const char *s;
+        size_t n;
+        r->p++;
+        return jr_string(r, &s, &n);
+    }
+    if (c == 't')
+        return jr_literal(r, "true", 4);
+    if (c == 'f')
+        return jr_literal(r, "false", 5);
+    if (c == 'n')
+        return jr_literal(r, "null", 4);
+    if (c != '{' && c != '[')
+        return jr_skip_number(r);
+    if (++r->depth > JP_MAX_DEPTH)
+        return -1;
+    unsigned char close = c == '{' ? '}' : ']';
+    r->p++;
+    jr_ws(r);
+    int rc = -1;
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        rc = 0;
+    } else {
+        for (;;) {
+            if (c == '{') {
+                const char *k;
+                size_t kn;
+                if (r->p >= r->end || *r->p++ != '"' || jr_string(r, &k, &kn))
+                    break;
+                jr_ws(r);
+                if (r->p >= r->end || *r->p++ != ':')
+                    break;
+                jr_ws(r);
+            }
+            if (jr_skip(r))
+                break;
+            jr_ws(r);
+            if (r->p >= r->end)
+                break;
+            unsigned char d = *r->p++;
+            if (d == close) {
+                rc = 0;
+                break;
+            }
+            if (d != ',')
+                break;
+            jr_ws(r);
+        }
+    }
+    r->depth--;
+    return rc;
+}
+
 json_t *jp_load(const char *buf, size_t len, json_error_t *err) {
+    return jp_load_pruned(buf, len, NULL, err);
+}
+
+json_t *jp_load_pruned(const char *buf, size_t len, const struct jp_prune *prune,
+                       json_error_t *err) {
     struct jreader r = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0, {0}};
+    struct jp_prune top = {NULL, prune, 0};
     strbuf_init(&r.tmp, 0);
     json_t *v = NULL;
     if (buf) {
         jr_ws(&r);
         if (r.p < r.end && (*r.p == '{' || *r.p == '['))
-            v = jr_value(&r);
+            v = jr_value(&r, prune ? &top : NULL);
         jr_ws(&r);
         if (v && r.p != r.end) {   /* trailing bytes: jansson reports them */
             json_decref(v);

@@ -53,4 +53,19 @@ void jp_dump(struct strbuf *b, const json_t *v);
  * jansson's own. err may be NULL. */
 json_t *jp_load(const char *buf, size_t len, json_error_t *err);
 
+/* Members jp_load_pruned() leaves out. A list ends with a NULL key. An entry with
+ * members == NULL drops that member (its value is still checked as JSON); with
+ * members, they apply to the member's value when it is an object, or with each = 1
+ * to every element of its value when it is an array. */
+struct jp_prune {
+    const char *key;
+    const struct jp_prune *members;
+    int each;
+};
+/* jp_load without the members prune names (at the top level: prune is the list of
+ * the document's own members). A document the fast scanner cannot take goes to
+ * json_loadb whole: then nothing is left out. */
+json_t *jp_load_pruned(const char *buf, size_t len, const struct jp_prune *prune,
+                       json_error_t *err);
+
 #endif

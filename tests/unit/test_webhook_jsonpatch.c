@@ -309,6 +309,73 @@ static void test_dump_strings(void **state) {
     strbuf_free(&b);
 }
 
+/* jp_load_pruned: the named members are left out (nested, per array element), what
+ * is left equals json_loadb's value without them, a left-out member is still checked
+ * as JSON, and a NULL list is jp_load. */
+static void test_load_pruned(void **state) {
+    (void)state;
+    static const struct jp_prune ITEM[] = {{"probe", NULL, 0}, {NULL, NULL, 0}};
+    static const struct jp_prune SPEC[] = {{"items", ITEM, 1}, {"noise", NULL, 0},
+                                           {NULL, NULL, 0}};
+    static const struct jp_prune TOP[] = {{"spec", SPEC, 0}, {"status", NULL, 0},
+                                          {NULL, NULL, 0}};
+    const char *doc =
+        "{\"spec\": {\"items\": [{\"name\": \"a\", \"probe\": {\"x\": [1, 2.5e3, -0.5E-2]}},"
+        " {\"name\": \"b\", \"probe\": \"caf\\u00e9\"}, 7, [{\"probe\": 1}]],"
+        " \"noise\": [true, false, null, {\"deep\": {\"er\": []}}], \"keep\": {\"probe\": 1}},"
+        " \"status\": {}, \"kind\": \"Pod\"}";
+    json_error_t err;
+    json_t *got = jp_load_pruned(doc, strlen(doc), TOP, &err);
+    assert_non_null(got);
+    json_t *want = json_loads(doc, 0, &err);
+    assert_non_null(want);
+    json_t *spec = json_object_get(want, "spec");
+    json_object_del(json_array_get(json_object_get(spec, "items"), 0), "probe");
+    json_object_del(json_array_get(json_object_get(spec, "items"), 1), "probe");
+    json_object_del(spec, "noise");
+    json_object_del(want, "status");
+    /* kept: a "probe" outside the pruned places, and elements that are not objects
+     * or sit in nested arrays */
+    tu_assert_json_equal(want, got, "jp_load_pruned");
+    json_decref(got);
+    json_decref(want);
+
+    /* no list: exactly jp_load */
+    got = jp_load_pruned(doc, strlen(doc), NULL, &err);
+    want = jp_load(doc, strlen(doc), &err);
+    tu_assert_json_equal(want, got, "jp_load_pruned");
+    json_decref(got);
+    json_decref(want);
+
+    /* a left-out member that is not JSON makes the document fail like json_loadb */
+    const char *bad[] = {
+        "{\"status\": 01, \"kind\": 1}",     "{\"status\": 1., \"kind\": 1}",
+        "{\"status\": [1,], \"kind\": 1}",   "{\"status\": {\"a\" 1}, \"kind\": 1}",
+        "{\"status\": \"\\x\", \"kind\": 1}", "{\"status\": tru, \"kind\": 1}",
+        "{\"status\": -, \"kind\": 1}",      "{\"status\": 1e, \"kind\": 1}",
+        "{\"status\": [1 2], \"kind\": 1}",  "{\"status\": {\"a\":1,}, \"kind\": 1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *v = jp_load_pruned(bad[i], strlen(bad[i]), TOP, &err);
+        if (v)
+            fail_msg("accepted invalid JSON in a left-out member: %s", bad[i]);
+        assert_true(err.text[0] != '\0');
+    }
+    /* deep nesting in a left-out member is fine up to the limit json_loadb has */
+    char deep[4096];
+    size_t n = 0;
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"status\": ");
+    for (int i = 0; i < 600; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 600; i++)
+        deep[n++] = ']';
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, ", \"kind\": 1}");
+    got = jp_load_pruned(deep, n, TOP, &err);
+    assert_non_null(got);
+    assert_int_equal(json_integer_value(json_object_get(got, "kind")), 1);
+    json_decref(got);
+}
+
 int main(void) {
     xalloc_init();
     const struct CMUnitTest tests[] = {
@@ -318,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_load_same_as_jansson),
         cmocka_unit_test(test_load_dump_fixtures),
         cmocka_unit_test(test_dump_strings),
+        cmocka_unit_test(test_load_pruned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
