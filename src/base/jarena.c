@@ -50,12 +50,13 @@ struct ja_thread {
     unsigned depth;      /* jarena_begin nesting */
     unsigned paused;     /* jarena_pause nesting */
     size_t used;         /* bytes handed out in this request */
+    size_t spilled;      /* allocations of this request that went to malloc (arena full) */
     size_t touched;      /* high-water mark since the last trim */
 };
 /* initial-exec: a fixed offset from the thread pointer, no __tls_get_addr call
  * (and no dependency on ld.so) per allocation */
 static _Thread_local struct ja_thread t_ja __attribute__((tls_model("initial-exec"))) = {
-    -1, 0, 0, 0, 0};
+    -1, 0, 0, 0, 0, 0};
 
 static char *slot_base(int slot) {
     return (char *)atomic_load_explicit(&g_region, memory_order_relaxed) +
@@ -105,8 +106,11 @@ static void take_slot(struct ja_thread *t) {
 
 void jarena_begin(void) {
     struct ja_thread *t = &t_ja;
-    if (t->depth++ == 0 && t->slot < 0)
-        take_slot(t);
+    if (t->depth++ == 0) {
+        t->spilled = 0;
+        if (t->slot < 0)
+            take_slot(t);
+    }
 }
 
 void jarena_end(void) {
@@ -147,8 +151,16 @@ void *jarena_malloc(size_t n) {
             JA_UNPOISON(p, n);
             return p;
         }
+        t->spilled++;
     }
     return xmalloc(n);
+}
+
+void jarena_release(json_t *v) {
+    struct ja_thread *t = &t_ja;
+    if (t->depth && t->slot >= 0 && !t->spilled)
+        return;   /* all of it is arena memory: jarena_end() drops it at once */
+    json_decref(v);
 }
 
 void jarena_free(void *p) {

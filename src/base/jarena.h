@@ -49,6 +49,13 @@ char *jarena_dumps(const json_t *v, size_t flags);
 void *jarena_malloc(size_t n);
 void jarena_free(void *p);
 
+/* Drops v, which was built in this request and refers to nothing from outside it
+ * (a parsed request body): when every allocation of this request came from the
+ * arena, nothing is walked or freed (jarena_end() drops it all at once; nodes of v
+ * that other values of the request still reference stay valid until then);
+ * otherwise (arena off, full, or outside a request) json_decref(v). */
+void jarena_release(json_t *v);
+
 /* Bytes this thread's arena handed out in the current request (0 outside one). */
 size_t jarena_used(void);
 

@@ -669,9 +669,9 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
     resp.message = msg.len ? msg.buf : NULL;
     emit(&resp, out);
     strbuf_free(&msg);
-    json_decref(patch);
+    json_decref(patch);   /* may hold references to cached objects: a real decref */
     json_decref(warnings);
-    json_decref(review);
+    jarena_release(review);   /* parsed here, refers to nothing else */
     jarena_end();
     return rc;
 }
