@@ -1,6 +1,8 @@
 /* fuzz_admission.c - libFuzzer target for admission_handle(): any body on any of the three
  * paths gets an AdmissionReview v1 answer that parses; the pod path always allows; a patch
- * decodes from base64 and applies to the request's pod.
+ * decodes from base64 and applies to the request's pod; and the pod path's answer is the
+ * same bytes whether the review is parsed whole or without the members it leaves out
+ * (admission_ctx.parse_whole_request).
  *
  * Input: the first byte picks the path (mutate, validate-tracingmodel,
  * validate-instrumentation), the rest is the body. Lookups return a fixed namespace,
@@ -106,9 +108,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = paths[data[0] % 3];
     const char *body = (const char *)data + 1;
     size_t len = size - 1;
-    struct admission_ctx ctx = {NULL, get_ns, list_insts, get_model};
+    struct admission_ctx ctx = {.user = NULL,
+                                .get_namespace = get_ns,
+                                .list_instrumentations = list_insts,
+                                .get_tracingmodel = get_model};
     struct admission_result res;
     admission_handle(path, body, len, &ctx, &res);
+    if (data[0] % 3 == 0) {
+        struct admission_ctx whole = ctx;
+        whole.parse_whole_request = 1;
+        struct admission_result w;
+        admission_handle(path, body, len, &whole, &w);
+        if (w.len != res.len || memcmp(w.body, res.body, res.len) || w.decision != res.decision) {
+            fprintf(stderr, "the answer depends on a left-out member:\n  pruned: %.*s\n"
+                            "  whole:  %.*s\n", (int)res.len, res.body, (int)w.len, w.body);
+            abort();
+        }
+        admission_result_free(&w);
+    }
     json_t *review = json_loadb(res.body, res.len, 0, NULL);
     json_t *resp = json_object_get(review, "response");
     if (res.http_status != 200 || !json_is_object(resp))

@@ -521,35 +521,22 @@ static json_t *jr_value(struct jreader *r, const struct jp_prune *entry) {
     }
 }
 
-/* A JSON number at r->p, checked and passed over: 0, or -1. */
+/* A number at r->p passed over when it is one jr_number() would take (an integer
+ * of at most 18 digits), else -1: anything else goes to json_loadb with the whole
+ * document, which may refuse it (a real that overflows, a huge integer), exactly as
+ * it would without pruning. */
 static int jr_skip_number(struct jreader *r) {
     const unsigned char *p = r->p, *e = r->end;
     if (p < e && *p == '-')
         p++;
-    if (p < e && *p == '0')
+    const unsigned char *digits = p;
+    while (p < e && *p >= '0' && *p <= '9')
         p++;
-    else if (p < e && *p >= '1' && *p <= '9')
-        while (p < e && *p >= '0' && *p <= '9')
-            p++;
-    else
+    size_t nd = (size_t)(p - digits);
+    if (nd == 0 || nd > 18 || (nd > 1 && *digits == '0'))
         return -1;
-    if (p < e && *p == '.') {
-        const unsigned char *d = ++p;
-        while (p < e && *p >= '0' && *p <= '9')
-            p++;
-        if (p == d)
-            return -1;
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        const unsigned char *d = p;
-        while (p < e && *p >= '0' && *p <= '9')
-            p++;
-        if (p == d)
-            return -1;
-    }
+    if (p < e && (*p == '.' || *p == 'e' || *p == 'E'))
+        return -1;
     r->p = p;
     return 0;
 }
