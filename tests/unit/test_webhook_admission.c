@@ -60,6 +60,7 @@ static json_t *fake_model(void *user, const char *ns, const char *name) {
 
 static void fake_init(struct fake *f, struct admission_ctx *ctx) {
     memset(f, 0, sizeof(*f));
+    *ctx = (struct admission_ctx){0};   /* fields a test does not set are 0 */
     f->namespaces = json_object();
     f->insts = json_object();
     f->models = json_object();
