@@ -49,6 +49,10 @@ void diag_add(struct diag *d, enum diag_level lvl, const char *where, const char
     diag_push(d, lvl, xstrdup(where ? where : ""), msg);
 }
 
+void diag_add_text(struct diag *d, enum diag_level lvl, const char *where, const char *msg) {
+    diag_push(d, lvl, xstrdup(where ? where : ""), xstrdup(msg));
+}
+
 void diag_move(struct diag *dst, struct diag *src, const char *prefix) {
     for (size_t i = 0; i < src->len; i++) {
         struct diag_item *it = &src->items[i];

@@ -26,6 +26,8 @@ void diag_init(struct diag *d);
 void diag_done(struct diag *d);      /* frees contents; d may be reused after diag_init */
 void diag_add(struct diag *d, enum diag_level lvl, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Adds a message that is already formatted (no printf pass over it). */
+void diag_add_text(struct diag *d, enum diag_level lvl, const char *where, const char *msg);
 #define diag_error(d, where, ...) diag_add((d), DIAG_ERROR, (where), __VA_ARGS__)
 #define diag_warn(d, where, ...)  diag_add((d), DIAG_WARNING, (where), __VA_ARGS__)
 

@@ -124,6 +124,8 @@ void dsl_lex_init(struct dsl_lexer *lx, const char *src, size_t len, const char 
  * returned for a character that cannot start a token). */
 struct dsl_token dsl_lex_next(struct dsl_lexer *lx);
 const char *dsl_tok_name(enum dsl_tok t);
+/* "file:line:col" into out (cap bytes), the location of a diagnostic. */
+void dsl_where(char *out, size_t cap, const char *file, struct dsl_pos pos);
 
 struct dsl_arena *dsl_arena_new(void);
 void dsl_arena_free(struct dsl_arena *a);

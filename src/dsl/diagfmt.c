@@ -15,6 +15,8 @@
 #define EXCERPT_MAX_COLS 150   /* longer lines are shown as a window around the caret */
 
 static int is_wide(uint32_t cp) {
+    if (cp < 0x1100)
+        return 0;
     return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
            (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
            (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
@@ -62,9 +64,24 @@ static void index_lines(const struct dsl_source *src, struct line_index *ix) {
     ix->n = 0;
     size_t i = n >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3) ? 3 : 0;
     ix->start[ix->n++] = i;
+    /* jump from one line break to the next: the nearer of the next '\n' and
+     * the next '\r', each searched again only once passed */
+    size_t nl = 0, cr = 0;
+    int have_nl = 0, have_cr = 0;
     for (; i < n; i++) {
-        if (t[i] != '\n' && t[i] != '\r')
-            continue;
+        if (!have_nl || nl < i) {
+            const char *q = memchr(t + i, '\n', n - i);
+            nl = q ? (size_t)(q - t) : n;
+            have_nl = 1;
+        }
+        if (!have_cr || cr < i) {
+            const char *q = memchr(t + i, '\r', n - i);
+            cr = q ? (size_t)(q - t) : n;
+            have_cr = 1;
+        }
+        i = nl < cr ? nl : cr;
+        if (i >= n)
+            break;
         if (t[i] == '\r' && i + 1 < n && t[i + 1] == '\n')
             i++;
         if (ix->n == cap) {
@@ -143,6 +160,28 @@ static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_
     uint32_t c = first;
     int caret_done = 0;
     while (!line_end(s, avail, i) && c < first + EXCERPT_MAX_COLS) {
+        /* a run of printable ASCII, one column a byte: copied whole */
+        size_t k = 0, room = first + EXCERPT_MAX_COLS - c;
+        if (room > avail - i)
+            room = avail - i;
+        while (k < room && (unsigned char)(s[i + k] - 0x20) < 0x5F) /* 0x20..0x7E */
+            k++;
+        if (k) {
+            memcpy(text + tn, s + i, k);
+            tn += k;
+            if (col >= c) { /* spaces up to the caret, which may be in this run */
+                size_t sp = col - c < k ? col - c : k;
+                memset(caret + cn, ' ', sp);
+                cn += sp;
+                if (sp < k) {
+                    caret[cn++] = '^';
+                    caret_done = 1;
+                }
+            }
+            i += k;
+            c += (uint32_t)k;
+            continue;
+        }
         uint32_t cp;
         size_t l = decode(s + i, avail - i, &cp);
         if (c == col) {
@@ -223,10 +262,14 @@ void dsl_format_diags(const struct dsl_source *srcs, size_t n, const struct diag
     for (size_t i = 0; i < d->len; i++) {
         const struct diag_item *it = &d->items[i];
         const char *lvl = it->level == DIAG_ERROR ? "error" : "warning";
-        if (it->where && *it->where)
-            strbuf_printf(out, "%s: %s: %s\n", it->where, lvl, it->msg);
-        else
-            strbuf_printf(out, "%s: %s\n", lvl, it->msg);
+        if (it->where && *it->where) {
+            strbuf_puts(out, it->where);
+            strbuf_puts(out, ": ");
+        }
+        strbuf_puts(out, lvl);
+        strbuf_puts(out, ": ");
+        strbuf_puts(out, it->msg);
+        strbuf_puts(out, "\n");
         uint32_t line, col;
         long s = it->where ? parse_where(srcs, n, it->where, &line, &col) : -1;
         if (s < 0)

@@ -73,6 +73,34 @@ char *dsl_arena_strndup(struct dsl_arena *a, const char *s, size_t n) {
 
 /* ---- diagnostics ---- */
 
+/* Writes the digits of v at p; returns the end. */
+static char *put_u32(char *p, uint32_t v) {
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+void dsl_where(char *out, size_t cap, const char *file, struct dsl_pos pos) {
+    size_t fl = strlen(file);
+    if (fl + 24 > cap) { /* a path too long for the buffer: rare, printf clips it */
+        snprintf(out, cap, "%s:%u:%u", file, pos.line, pos.col);
+        return;
+    }
+    memcpy(out, file, fl);
+    char *p = out + fl;
+    *p++ = ':';
+    p = put_u32(p, pos.line);
+    *p++ = ':';
+    p = put_u32(p, pos.col);
+    *p = '\0';
+}
+
 static void lex_error(struct dsl_lexer *lx, struct dsl_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -86,9 +114,9 @@ static void lex_error(struct dsl_lexer *lx, struct dsl_pos pos, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(where, sizeof(where), "%s:%u:%u", lx->file_name, pos.line, pos.col);
+    dsl_where(where, sizeof(where), lx->file_name, pos);
     lx->errors++;
-    diag_error(lx->d, where, "%s", msg);
+    diag_add_text(lx->d, DIAG_ERROR, where, msg);
 }
 
 static struct dsl_pos here(const struct dsl_lexer *lx) {
@@ -98,9 +126,64 @@ static struct dsl_pos here(const struct dsl_lexer *lx) {
 
 /* ---- character handling ---- */
 
+/* Character classes of the bytes, one table lookup instead of a chain of
+ * comparisons per byte: the lexer touches every byte of a file three to five
+ * times (space, words, strings, comments), and plain runs are consumed whole. */
+enum {
+    C_SPACE = 1,        /* ' ' \t \n \r \f \v */
+    C_ID0 = 2,          /* may start a word: letters and '_' */
+    C_ID = 4,           /* may continue a word: C_ID0, digits, '-', '.' */
+    C_DIGIT = 8,
+    C_STR = 16,         /* plain in a string: ASCII but NUL, '"', '\\', '$', \n, \r */
+    C_CMT = 32,         /* plain in a comment: ASCII but NUL, '*', \n, \r */
+};
+
+static unsigned char cclass[256];
+
+static unsigned classify(int c) {
+    unsigned cls = 0;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+        cls |= C_SPACE;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+        cls |= C_ID0 | C_ID;
+    if (c >= '0' && c <= '9')
+        cls |= C_ID | C_DIGIT;
+    if (c == '-' || c == '.')
+        cls |= C_ID;
+    if (c > 0 && c < 0x80 && c != '\n' && c != '\r') {
+        if (c != '"' && c != '\\' && c != '$')
+            cls |= C_STR;
+        if (c != '*')
+            cls |= C_CMT;
+    }
+    return cls;
+}
+
+__attribute__((constructor)) static void cclass_init(void) {
+    for (int c = 0; c < 256; c++)
+        cclass[c] = (unsigned char)classify(c);
+}
+
+static int has_class(int c, unsigned cls) { return c >= 0 && (cclass[c] & cls); }
+
 static int peekc(const struct dsl_lexer *lx, size_t ahead) {
     size_t i = lx->off + ahead;
     return i < lx->len ? (unsigned char)lx->src[i] : -1;
+}
+
+/* Bytes from the cursor that are all of class cls. */
+static size_t run_of(const struct dsl_lexer *lx, unsigned cls) {
+    const unsigned char *s = (const unsigned char *)lx->src;
+    size_t i = lx->off;
+    while (i < lx->len && (cclass[s[i]] & cls))
+        i++;
+    return i - lx->off;
+}
+
+/* Advances over n ASCII bytes that hold no line break. */
+static void adv_plain(struct dsl_lexer *lx, size_t n) {
+    lx->off += n;
+    lx->col += (uint32_t)n;
 }
 
 /* Advances over one byte, keeping line and column. A column counts code
@@ -174,10 +257,11 @@ static void adv_n(struct dsl_lexer *lx, size_t n) {
 
 static void skip_line(struct dsl_lexer *lx) {
     while (lx->off < lx->len) {
+        adv_plain(lx, run_of(lx, C_CMT));
         int c = peekc(lx, 0);
-        if (c == '\n' || c == '\r')
+        if (c < 0 || c == '\n' || c == '\r')
             return;
-        size_t n = check_char(lx);
+        size_t n = check_char(lx); /* '*', NUL or beyond ASCII */
         adv_n(lx, n ? n : 1);
     }
 }
@@ -187,10 +271,18 @@ static void skip_block_comment(struct dsl_lexer *lx) {
     adv(lx);
     adv(lx);
     while (lx->off < lx->len) {
-        if (peekc(lx, 0) == '*' && peekc(lx, 1) == '/') {
+        adv_plain(lx, run_of(lx, C_CMT));
+        int c = peekc(lx, 0);
+        if (c < 0)
+            break;
+        if (c == '*' && peekc(lx, 1) == '/') {
             adv(lx);
             adv(lx);
             return;
+        }
+        if (c == '\n' || c == '\r') {
+            adv(lx);
+            continue;
         }
         size_t n = check_char(lx);
         adv_n(lx, n ? n : 1);
@@ -201,7 +293,7 @@ static void skip_block_comment(struct dsl_lexer *lx) {
 static void skip_space(struct dsl_lexer *lx) {
     while (lx->off < lx->len) {
         int c = peekc(lx, 0);
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+        if (has_class(c, C_SPACE))
             adv(lx);
         else if (c == '#' || (c == '/' && peekc(lx, 1) == '/'))
             skip_line(lx);
@@ -212,15 +304,9 @@ static void skip_space(struct dsl_lexer *lx) {
     }
 }
 
-static int is_ident_start(int c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int is_ident_char(int c) {
-    return is_ident_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_ident_start(int c) { return has_class(c, C_ID0); }
+static int is_ident_char(int c) { return has_class(c, C_ID); }
+static int is_digit(int c) { return has_class(c, C_DIGIT); }
 
 /* ---- strings ---- */
 
@@ -362,6 +448,12 @@ static struct dsl_token lex_string(struct dsl_lexer *lx, struct dsl_token t) {
         }
         if (c == '\n' || c == '\r')
             break;
+        size_t plain = run_of(lx, C_STR);
+        if (plain) {
+            strbuf_append(&b, lx->src + lx->off, plain);
+            adv_plain(lx, plain);
+            continue;
+        }
         if (c == '\\') {
             lex_escape(lx, &b);
             continue;
@@ -442,8 +534,7 @@ static struct dsl_token lex_numberish(struct dsl_lexer *lx, struct dsl_token t) 
 
 static struct dsl_token lex_ident(struct dsl_lexer *lx, struct dsl_token t) {
     size_t start = lx->off;
-    while (lx->off < lx->len && is_ident_char(peekc(lx, 0)))
-        adv(lx);
+    adv_plain(lx, run_of(lx, C_ID));
     t.type = TK_IDENT;
     t.len = lx->off - start;
     t.text = dsl_arena_strndup(lx->arena, lx->src + start, t.len);

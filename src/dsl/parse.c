@@ -58,9 +58,9 @@ static void perr(struct parser *p, struct dsl_pos pos, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(where, sizeof(where), "%s:%u:%u", p->lx.file_name, pos.line, pos.col);
+    dsl_where(where, sizeof(where), p->lx.file_name, pos);
     p->errors++;
-    diag_error(p->d, where, "%s", msg);
+    diag_add_text(p->d, DIAG_ERROR, where, msg);
 }
 
 static int check_stop(struct parser *p) {
