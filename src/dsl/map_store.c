@@ -82,8 +82,14 @@ static void st_type(struct mctx *m, const struct dsl_value *v) {
     }
 }
 
+/* The key naming the storage kind: `type`, or `backend` as Tempo's own config
+ * spells it (storage.trace.backend: s3). */
+static int is_kind_key(const char *k) { return !strcmp(k, "type") || !strcmp(k, "backend"); }
+
 static const char *storage_kind(const struct mctx *m, const struct dsl_value *st) {
     const struct dsl_value *t = dsl_get(st, "type");
+    if (!t)
+        t = dsl_get(st, "backend");
     if (!t || (t->type != DSL_STRING && t->type != DSL_WORD))
         return is_type(m, "tempo") ? "local" : "memory";
     if (mx_name_eq(t->text, "opensearch") || mx_name_eq(t->text, "es"))
@@ -111,14 +117,14 @@ static void map_storage(struct mctx *m, const struct dsl_value *v) {
         size_t old = mx_push(m, k);
         char q[64];
         int b;
-        if (!strcmp(k, "type")) {
+        if (is_kind_key(k)) {
             st_type(m, x);
         } else if (es && (!strcmp(k, "endpoint") || !strcmp(k, "url") ||
-                          !strcmp(k, "server_urls"))) {
+                          mx_name_eq(k, "server_urls"))) {
             if (mx_str(m, x, &s) == 0)
                 mx_spec_set(m, "backend.jaeger.storage.elasticsearch", "url", json_string(s),
                             x->pos);
-        } else if (es && !strcmp(k, "index_prefix")) {
+        } else if (es && mx_name_eq(k, "index_prefix")) {
             if (mx_str(m, x, &s) == 0)
                 mx_spec_set(m, "backend.jaeger.storage.elasticsearch", "indexPrefix",
                             json_string(s), x->pos);
@@ -141,8 +147,11 @@ static void map_storage(struct mctx *m, const struct dsl_value *v) {
         } else if (s3 && !strcmp(k, "insecure")) {
             if (mx_bool(m, x, &b) == 0)
                 mx_spec_set(m, "backend.tempo.storage.s3", "insecure", json_boolean(b), x->pos);
-        } else if (s3 && (!strcmp(k, "access_key_id") || !strcmp(k, "secret_access_key"))) {
-            credential(m, x, "backend.tempo.storage.s3", NULL, k);
+        } else if (s3 && (mx_name_eq(k, "access_key_id") || mx_name_eq(k, "access_key"))) {
+            /* AWS's names, or Tempo's (s3.access_key, s3.secret_key) */
+            credential(m, x, "backend.tempo.storage.s3", NULL, "access_key_id");
+        } else if (s3 && (mx_name_eq(k, "secret_access_key") || mx_name_eq(k, "secret_key"))) {
+            credential(m, x, "backend.tempo.storage.s3", NULL, "secret_access_key");
         } else if (s3 && (!strcmp(k, "secret") || !strcmp(k, "secret_name"))) {
             if (mx_str(m, x, &s) == 0)
                 mx_spec_set(m, "backend.tempo.storage.s3.secretRef", "name", json_string(s),

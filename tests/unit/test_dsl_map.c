@@ -353,6 +353,21 @@ static void map_trace_store_tempo_otlp(void **state) {
                 " \"secretRef\": {\"name\": \"t-credentials\"}}}}, \"retention\": \"48h\"}", "tempo");
     done(&r);
 
+    /* Tempo's own spelling: storage.backend, s3.access_key / s3.secret_key */
+    compile1(&r, "trace_store \"t\" {\n"
+                 "  type: tempo\n"
+                 "  storage { backend: \"s3\", bucket: \"b\", endpoint: \"e\",\n"
+                 "            access_key: \"${AK}\", secret_key: \"${SK}\" }\n"
+                 "}\n");
+    assert_ok(&r);
+    assert_json(json_object_get(json_object_get(spec(&r, 0), "backend"), "tempo"),
+                "{\"storage\": {\"type\": \"s3\", \"s3\": {\"bucket\": \"b\","
+                " \"endpoint\": \"e\", \"secretRef\": {\"name\": \"t-credentials\"}}}}", "tempo backend: s3");
+    assert_diag(&r.d, DIAG_WARNING, "a.tdsl:4:25", "key \"access_key_id\"");
+    assert_diag(&r.d, DIAG_WARNING, "a.tdsl:4:46", "key \"secret_access_key\"");
+    assert_false(output_contains(r.docs, "${AK}"));
+    done(&r);
+
     compile1(&r, "trace_store \"t\" { type: \"tempo\" storage: { type: \"local\", size: \"20GB\" } }\n");
     assert_ok(&r);
     assert_json(json_object_get(json_object_get(spec(&r, 0), "backend"), "tempo"),
