@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/units.h"
+#include "base/suggest.h"
 #include "base/xalloc.h"
 #include "model/model.h"
 
@@ -295,7 +296,16 @@ static void unknown_keys(struct vctx *v, const json_t *obj, const char *path,
         if (in_list(k, allowed))
             continue;
         char *where = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
-        diag_add(v->d, v->strict ? DIAG_ERROR : DIAG_WARNING, where, "unknown field");
+        struct suggest sg;
+        suggest_init(&sg, k);
+        for (size_t i = 0; allowed[i]; i++)
+            suggest_consider(&sg, allowed[i]);
+        const char *hint = suggest_best(&sg);
+        if (hint)
+            diag_add(v->d, v->strict ? DIAG_ERROR : DIAG_WARNING, where,
+                     "unknown field (did you mean \"%s\"?)", hint);
+        else
+            diag_add(v->d, v->strict ? DIAG_ERROR : DIAG_WARNING, where, "unknown field");
         free(where);
     }
 }

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/suggest.h"
 #include "base/units.h"
+#include "base/suggest.h"
 #include "base/xalloc.h"
 
 struct vctx {
@@ -302,9 +304,18 @@ static void check_object(struct vctx *v, const json_t *val, const struct tm_fiel
             }
         size_t old = path_key(v, key);
         if (!f) {
+            struct suggest sg;
+            suggest_init(&sg, key);
+            for (size_t i = 0; fields[i].name; i++)
+                suggest_consider(&sg, fields[i].name);
+            const char *hint = suggest_best(&sg);
             if (looks_like_secret(key))
                 ERR(v, "unknown field; credentials must not be written inline: put them in a "
                        "Secret and reference it with secretRef");
+            else if (hint && v->strict)
+                ERR(v, "unknown field (did you mean \"%s\"?)", hint);
+            else if (hint)
+                WARN(v, "unknown field (did you mean \"%s\"?)", hint);
             else if (v->strict)
                 ERR(v, "unknown field");
             else

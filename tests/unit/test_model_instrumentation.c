@@ -159,7 +159,9 @@ static const struct row rows[] = {
     {"{go: []}", DIAG_ERROR, "spec.go", "must be an object"},
     {"{rolloutOnChange: 1}", DIAG_ERROR, "spec.rolloutOnChange", "true or false"},
     {"{restartUninstrumented: true, exporters: {}}", DIAG_WARNING, "spec.exporters",
-     "unknown field"},
+     "unknown field (did you mean \"exporter\"?)"},
+    {"{exporter: {endpont: 'http://c:4317'}}", DIAG_WARNING, "spec.exporter.endpont",
+     "unknown field (did you mean \"endpoint\"?)"},
 };
 
 static int find_diag(const struct diag *d, const char *where, int level, const char *msg) {
