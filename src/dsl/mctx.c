@@ -1,6 +1,7 @@
 /* mctx.c - helpers shared by the DSL block mappers (see mctx.h). */
 #include "dsl/mctx.h"
 #include "base/jarena.h"
+#include "base/suggest.h"
 #include "base/units.h"
 #include "base/xalloc.h"
 
@@ -261,6 +262,18 @@ json_t *mx_number_json(const struct dsl_value *v) {
 
 /* ---- key tables ---- */
 
+static void unknown_key(struct mctx *m, const struct dsl_member *mb, const struct mx_field *tbl) {
+    struct suggest sg;
+    suggest_init(&sg, mb->key);
+    for (const struct mx_field *f = tbl; f->key; f++)
+        suggest_consider(&sg, f->key);
+    const char *hint = suggest_best(&sg);
+    if (hint)
+        mx_warn(m, mb->kpos, "unknown key; ignored (did you mean \"%s\"?)", hint);
+    else
+        mx_warn(m, mb->kpos, "unknown key; ignored");
+}
+
 void mx_fields(struct mctx *m, const struct dsl_value *obj, const struct mx_field *tbl) {
     if (mx_obj(m, obj) != 0)
         return;
@@ -271,7 +284,7 @@ void mx_fields(struct mctx *m, const struct dsl_value *obj, const struct mx_fiel
             f++;
         size_t old = mx_push(m, mb->key);
         if (!f->key)
-            mx_warn(m, mb->kpos, "unknown key; ignored");
+            unknown_key(m, mb, tbl);
         else if (mb->val->type == DSL_NULL)
             ; /* null: the same as leaving the key out */
         else if (f->fn)

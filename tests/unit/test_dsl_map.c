@@ -841,6 +841,15 @@ static void map_unknown_keys_envrefs_strict(void **state) {
     assert_false(output_contains(r.docs, "${"));
     done(&r);
 
+    /* a misspelt key names the key that was probably meant */
+    compile1(&r, "tracing_model \"m\" {\n  sampeling { rate: 0.1 }\n  trace_store: \"s\"\n}\n"
+                 "trace_store \"s\" { tpye: jaeger, type: jaeger }\n");
+    assert_ok(&r);
+    assert_diag(&r.d, DIAG_WARNING, "a.tdsl:2:3",
+                "sampeling: unknown key; ignored (did you mean \"sampling\"?)");
+    assert_diag(&r.d, DIAG_WARNING, "a.tdsl:5:19", "tpye: unknown key; ignored (did you mean \"type\"?)");
+    done(&r);
+
     struct dsl_options strict = {NULL, 1};
     compile_n(&r, &src, 1, &strict);
     assert_int_equal(r.rc, OP_EINVALID);
