@@ -644,7 +644,7 @@ static void validate_models(struct unit *u, json_t *models) {
     json_t *doc;
     json_array_foreach(models, r, doc) {
         json_t *prov = json_object_get(doc, "x-prov");
-        json_t *clean = json_deep_copy(doc);
+        json_t *clean = json_copy(doc); /* shallow: only the top level loses x-prov */
         json_object_del(clean, "x-prov");
         struct diag tmp;
         diag_init(&tmp);

@@ -55,6 +55,11 @@ struct line_index {
     size_t n;
     uint32_t cur_line, cur_col;  /* column cur_col of line cur_line starts at ... */
     size_t cur_off;              /* ... byte cur_off of the line (0 = no cursor) */
+    /* the text of the last excerpt, reused by the next diagnostic on the same
+     * line and window (only its caret line differs) */
+    uint32_t memo_line, memo_first;
+    size_t memo_len;             /* 0 = none */
+    char memo_text[EXCERPT_MAX_COLS * 4 + 8];
 };
 
 static void index_lines(const struct dsl_source *src, struct line_index *ix) {
@@ -151,15 +156,25 @@ static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_
     char text[EXCERPT_MAX_COLS * 4 + 8], caret[EXCERPT_MAX_COLS * 2 + 8];
     size_t tn = 0, cn = 0;
     size_t i = 0;
+    /* text already made for this line and window: only the caret is walked,
+     * and only up to the caret's column */
+    int have = ix->memo_len && ix->memo_line == line && ix->memo_first == first;
+    if (have) {
+        memcpy(text, ix->memo_text, ix->memo_len);
+        tn = ix->memo_len;
+    }
     if (first > 1) {
         i = skip_cols(ix, line, s, avail, first);
-        memcpy(text, "...", 3);
+        if (!have) {
+            memcpy(text, "...", 3);
+            tn = 3;
+        }
         memcpy(caret, "   ", 3);
-        tn = cn = 3;
+        cn = 3;
     }
     uint32_t c = first;
     int caret_done = 0;
-    while (!line_end(s, avail, i) && c < first + EXCERPT_MAX_COLS) {
+    while (!line_end(s, avail, i) && c < first + EXCERPT_MAX_COLS && !(have && c > col)) {
         /* a run of printable ASCII, one column a byte: copied whole */
         size_t k = 0, room = first + EXCERPT_MAX_COLS - c;
         if (room > avail - i)
@@ -167,8 +182,10 @@ static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_
         while (k < room && (unsigned char)(s[i + k] - 0x20) < 0x5F) /* 0x20..0x7E */
             k++;
         if (k) {
-            memcpy(text + tn, s + i, k);
-            tn += k;
+            if (!have) {
+                memcpy(text + tn, s + i, k);
+                tn += k;
+            }
             if (col >= c) { /* spaces up to the caret, which may be in this run */
                 size_t sp = col - c < k ? col - c : k;
                 memset(caret + cn, ' ', sp);
@@ -189,16 +206,20 @@ static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_
             caret_done = 1;
         }
         if (cp == '\t') {
-            text[tn++] = '\t';
+            if (!have)
+                text[tn++] = '\t';
             if (c < col)
                 caret[cn++] = '\t';
         } else if (cp < 0x20 || cp == 0x7F || cp == 0xFFFD || (cp >= 0x80 && cp < 0xA0)) {
-            text[tn++] = '?';
+            if (!have)
+                text[tn++] = '?';
             if (c < col)
                 caret[cn++] = ' ';
         } else {
-            memcpy(text + tn, s + i, l);
-            tn += l;
+            if (!have) {
+                memcpy(text + tn, s + i, l);
+                tn += l;
+            }
             if (c < col) {
                 caret[cn++] = ' ';
                 if (is_wide(cp))
@@ -208,9 +229,15 @@ static void excerpt(const struct dsl_source *src, struct line_index *ix, uint32_
         i += l;
         c++;
     }
-    if (!line_end(s, avail, i)) {
-        memcpy(text + tn, "...", 3);
-        tn += 3;
+    if (!have) {
+        if (!line_end(s, avail, i)) {
+            memcpy(text + tn, "...", 3);
+            tn += 3;
+        }
+        memcpy(ix->memo_text, text, tn);
+        ix->memo_len = tn;
+        ix->memo_line = line;
+        ix->memo_first = first;
     }
     if (!caret_done)
         caret[cn++] = '^'; /* the column is at the end of the line (e.g. a missing value) */

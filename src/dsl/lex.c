@@ -435,9 +435,17 @@ static size_t envref_len(const struct dsl_lexer *lx) {
 }
 
 static struct dsl_token lex_string(struct dsl_lexer *lx, struct dsl_token t) {
+    adv(lx); /* opening quote */
+    size_t simple = run_of(lx, C_STR);
+    if (peekc(lx, simple) == '"') { /* no escape, ${, or byte beyond ASCII: the text as is */
+        t.type = TK_STRING;
+        t.len = simple;
+        t.text = dsl_arena_strndup(lx->arena, lx->src + lx->off, simple);
+        adv_plain(lx, simple + 1);
+        return t;
+    }
     struct strbuf b;
     strbuf_init(&b, 0);
-    adv(lx); /* opening quote */
     int closed = 0;
     while (lx->off < lx->len) {
         int c = peekc(lx, 0);
