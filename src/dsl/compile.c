@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "base/err.h"
 #include "base/units.h"
+#include "base/suggest.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
@@ -328,8 +329,17 @@ static void attach_by_name(struct unit *u, size_t r, const char *name, const cha
         found++;
         idx = b;
     }
-    if (!found)
-        uerr(u, pos, "no %s named \"%s\" in the input files", kind ? kind : "block", name);
+    if (!found) {
+        /* the closest name of the wanted kind, for a typo */
+        struct suggest sg;
+        suggest_init(&sg, name);
+        for (size_t b = 0; b < u->nblks; b++)
+            if ((!kind || !strcmp(u->blks[b].b->kind, kind)) && u->blks[b].k->cat != CAT_ROOT)
+                suggest_consider(&sg, u->blks[b].b->name);
+        const char *hint = suggest_best(&sg);
+        uerr(u, pos, "no %s named \"%s\" in the input files%s%s%s", kind ? kind : "block", name,
+             hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
+    }
     else if (found > 1)
         uerr(u, pos, "\"%s\" names %zu blocks of different kinds; use the kind as the key "
              "(e.g. trace_store: \"%s\")", name, found, name);
@@ -373,9 +383,18 @@ static void block_refs(struct unit *u, size_t bi, const json_t *root_by_name) {
             continue;
         }
         json_t *r = json_object_get(root_by_name, it->text);
-        if (!r)
-            uerr(u, it->pos, "%s \"%s\": no model named \"%s\" in the input files",
-                 u->blks[bi].b->kind, u->blks[bi].b->name, it->text);
+        if (!r) {
+            struct suggest sg;
+            suggest_init(&sg, it->text);
+            const char *mname;
+            json_t *idx;
+            json_object_foreach((json_t *)root_by_name, mname, idx)
+                suggest_consider(&sg, mname);
+            const char *hint = suggest_best(&sg);
+            uerr(u, it->pos, "%s \"%s\": no model named \"%s\" in the input files%s%s%s",
+                 u->blks[bi].b->kind, u->blks[bi].b->name, it->text,
+                 hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
+        }
         else
             attach(u, (size_t)json_integer_value(r), bi);
     }

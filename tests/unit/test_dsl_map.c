@@ -786,6 +786,18 @@ static void map_references_across_files(void **state) {
     assert_int_equal(r.rc, OP_EINVALID);
     assert_diag(&r.d, DIAG_ERROR, "a.tdsl:1:34", "no trace_store named \"nope\" in the input files");
     done(&r);
+
+    /* a misspelt reference names the block (or model) that was probably meant */
+    compile1(&r, "trace_store \"shared_tempo\" { type: tempo }\n"
+                 "tracing_model \"orders\" { trace_store: \"shared_tmpo\" }\n"
+                 "sampling_strategy \"x\" { tracing_model: \"order\", rate: 0.5 }\n");
+    assert_int_equal(r.rc, OP_EINVALID);
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:2:39",
+                "no trace_store named \"shared_tmpo\" in the input files (did you mean "
+                "\"shared_tempo\"?)");
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:3:40",
+                "no model named \"order\" in the input files (did you mean \"orders\"?)");
+    done(&r);
 }
 
 static void map_block_errors(void **state) {
