@@ -504,10 +504,16 @@ static json_t *pod_spec(struct rctx *c, const struct cfg *g, const char *cm, con
     return spec;
 }
 
-/* Deployment, DaemonSet or StatefulSet `name` running config g from ConfigMap `name`. */
-static json_t *workload(struct rctx *c, const char *kind, const char *name, int replicas,
+/* Deployment, DaemonSet or StatefulSet "<model>-<suffix>" running config g from the
+ * ConfigMap of that name. */
+static json_t *workload(struct rctx *c, const char *kind, const char *suffix, int replicas,
                         const char *service, const struct cfg *g, int text) {
-    json_t *w = r_object(c, "apps/v1", kind, name, "collector", NULL);
+    char name[R_NAME_MAX], objname[R_NAME_MAX];
+    r_name(c, suffix, name);
+    /* only the object's own name is cut to its kind's limit; the labels, the
+     * selector and the ConfigMap keep "<model>-<suffix>" */
+    json_t *w = r_object(c, "apps/v1", kind, r_name_fit(c, suffix, kind, objname), "collector",
+                         NULL);
     json_t *spec = json_object();
     if (strcmp(kind, "DaemonSet") != 0)
         r_set(spec, "replicas", json_integer(replicas));
@@ -583,12 +589,12 @@ static void render_two_tier(struct rctx *c) {
     lb_rbac(c, coll);
     int lb_text = emit_config(c, &lb, coll);
     r_emit(c, service(c, coll, coll, &lb, 0, 0));
-    r_emit(c, workload(c, "Deployment", coll, c->replicas, NULL, &lb, lb_text));
+    r_emit(c, workload(c, "Deployment", "collector", c->replicas, NULL, &lb, lb_text));
 
     r_emit(c, service_account(c, samp, 0));
     int sp_text = emit_config(c, &sp, samp);
     r_emit(c, service(c, headless, samp, &sp, 1, 0));
-    r_emit(c, workload(c, "StatefulSet", samp, c->replicas, headless, &sp, sp_text));
+    r_emit(c, workload(c, "StatefulSet", "sampler", c->replicas, headless, &sp, sp_text));
     cfg_done(&lb);
     cfg_done(&sp);
 }
@@ -617,6 +623,6 @@ void render_collector(struct rctx *c) {
     r_emit(c, service_account(c, name, 0));
     int text = emit_config(c, &g, name);
     r_emit(c, service(c, name, name, &g, 0, !strcmp(kind, "DaemonSet")));
-    r_emit(c, workload(c, kind, name, c->replicas, name, &g, text));
+    r_emit(c, workload(c, kind, "collector", c->replicas, name, &g, text));
     cfg_done(&g);
 }

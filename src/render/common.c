@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,21 @@ int r_bool(const json_t *o, const char *path, int dflt) { return tm_get_bool(o, 
 
 const char *r_name(const struct rctx *c, const char *suffix, char *buf) {
     snprintf(buf, R_NAME_MAX, "%s-%s", c->name, suffix);
+    return buf;
+}
+
+const char *r_name_fit(const struct rctx *c, const char *suffix, const char *kind, char *buf) {
+    size_t limit = r_name_limit(kind), ml = strlen(c->name), sl = strlen(suffix);
+    if (ml + 1 + sl <= limit || sl + 9 > limit)
+        return r_name(c, suffix, buf); /* fits (or cannot be helped: r_emit reports it) */
+    uint32_t h = 2166136261u; /* FNV-1a of the whole model name */
+    for (const unsigned char *p = (const unsigned char *)c->name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    size_t keep = limit - sl - 8; /* "<keep>-<6 hex>-<suffix>" is exactly limit */
+    while (keep > 1 && c->name[keep - 1] == '-')
+        keep--;
+    snprintf(buf, R_NAME_MAX, "%.*s-%06x-%s", (int)keep, c->name, (unsigned)(h & 0xFFFFFF),
+             suffix);
     return buf;
 }
 
@@ -148,7 +164,7 @@ json_t *r_object(const struct rctx *c, const char *api, const char *kind, const 
 /* Longest name Kubernetes accepts in practice for a kind: CronJob names get an
  * 11-character Job suffix; StatefulSet pods carry a controller-revision-hash label
  * "<name>-<10 chars>" that must stay a 63-character label value. */
-static size_t name_limit(const char *kind) {
+size_t r_name_limit(const char *kind) {
     if (!strcmp(kind, "CronJob") || !strcmp(kind, "StatefulSet"))
         return 52;
     return 63;
@@ -157,7 +173,7 @@ static size_t name_limit(const char *kind) {
 void r_emit(struct rctx *c, json_t *obj) {
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     const char *name = r_str(obj, "metadata.name", "");
-    size_t lim = name_limit(kind ? kind : "");
+    size_t lim = r_name_limit(kind ? kind : "");
     if (strlen(name) > lim)
         r_fail(c, "metadata.name",
                "the generated %s name \"%s\" is %zu characters, longer than the %zu Kubernetes "

@@ -258,7 +258,7 @@ static void emit_badger_pvc(struct rctx *c, const char *name) {
 
 static void emit_es_cleaner(struct rctx *c) {
     char name[R_NAME_MAX], days[32];
-    r_name(c, "jaeger-es-index-cleaner", name);
+    r_name_fit(c, "jaeger-es-index-cleaner", "CronJob", name);
     snprintf(days, sizeof(days), "%lld", retention_days(c));
     char *image = r_image_sibling(base_image(c), "jaeger-es-index-cleaner");
     json_t *env = json_array();

@@ -76,6 +76,13 @@ int r_bool(const json_t *o, const char *path, int dflt);
 /* ---- names ---- */
 /* "<model>-<suffix>" into buf (R_NAME_MAX). */
 const char *r_name(const struct rctx *c, const char *suffix, char *buf);
+/* The same, for an object of `kind` whose names are limited to r_name_limit(kind)
+ * (CronJob, StatefulSet: 52): when "<model>-<suffix>" is longer, the model name is
+ * cut and followed by 6 hex digits of its hash ("<cut>-1a2b3c-<suffix>"), so the
+ * name stays stable and distinct models keep distinct names. */
+const char *r_name_fit(const struct rctx *c, const char *suffix, const char *kind, char *buf);
+/* Longest metadata.name of a kind (63, or 52 for CronJob and StatefulSet). */
+size_t r_name_limit(const char *kind);
 /* Records an error (location `where`) and marks the render failed. */
 void r_fail(struct rctx *c, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -199,6 +199,64 @@ static void elasticsearch(void **state) {
     json_decref(m);
 }
 
+/* Found by fuzz_render: a valid 40-character model name made a 64-character CronJob
+ * name ("<model>-jaeger-es-index-cleaner"; CronJobs allow 52) and the model did not
+ * render. Long names are cut with a hash; short ones are unchanged (above). */
+static void long_model_names_fit(void **state) {
+    (void)state;
+    static const char *const names[] = {
+        "payments-platform-production-tracing-eu1",       /* 40 */
+        "payments-platform-production-tracing-eu2",       /* differs only at the end */
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr",   /* 44, TM_NAME_MAX */
+    };
+    char seen[3][64];
+    for (size_t i = 0; i < 3; i++) {
+        json_t *m = jaeger_model("elasticsearch", NULL);
+        rt_set(m, "metadata.name", json_string(names[i]));
+        rt_set(m, "spec.backend.retention", json_string("7d"));
+        rt_set(m, "spec.collector.mode", json_string("statefulset"));
+        struct diag d;
+        diag_init(&d);
+        assert_int_equal(tm_validate(m, 0, &d), 0);
+        assert_int_equal(d.errors, 0);
+        diag_done(&d);
+        struct render_result r = rt_render(m);
+        size_t k;
+        json_t *o;
+        json_t *cj = NULL;
+        json_array_foreach(r.manifests, k, o) {
+            const char *kind = tm_get_str(o, "kind", "");
+            size_t len = strlen(tm_get_str(o, "metadata.name", ""));
+            size_t lim = !strcmp(kind, "CronJob") || !strcmp(kind, "StatefulSet") ? 52 : 63;
+            if (len > lim)
+                fail_msg("%s %s: %zu characters", kind, tm_get_str(o, "metadata.name", ""), len);
+            if (!strcmp(kind, "CronJob"))
+                cj = o;
+        }
+        assert_non_null(cj);
+        const char *cname = tm_get_str(cj, "metadata.name", "");
+        assert_int_equal(strlen(cname), 52);
+        assert_true(strncmp(cname, names[i], 21) == 0);   /* the model name's start */
+        assert_non_null(strstr(cname, "-jaeger-es-index-cleaner"));
+        snprintf(seen[i], sizeof(seen[i]), "%s", cname);
+        /* the labels, selector and Service keep the full "<model>-collector" */
+        char coll[64];
+        snprintf(coll, sizeof(coll), "%s-collector", names[i]);
+        assert_non_null(rt_find(r.manifests, "Service", coll));
+        render_result_done(&r);
+        json_decref(m);
+    }
+    assert_string_not_equal(seen[0], seen[1]);
+    /* stable: the same model gets the same names every time */
+    json_t *m = jaeger_model("elasticsearch", NULL);
+    rt_set(m, "metadata.name", json_string(names[0]));
+    rt_set(m, "spec.backend.retention", json_string("7d"));
+    struct render_result r = rt_render(m);
+    assert_non_null(rt_find(r.manifests, "CronJob", seen[0]));
+    render_result_done(&r);
+    json_decref(m);
+}
+
 static void production(void **state) {
     (void)state;
     json_t *m = jaeger_model("elasticsearch", "production");
@@ -272,6 +330,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strategies),    cmocka_unit_test(all_in_one_memory),
         cmocka_unit_test(badger),        cmocka_unit_test(elasticsearch),
+        cmocka_unit_test(long_model_names_fit),
         cmocka_unit_test(production),    cmocka_unit_test(operator_cr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
