@@ -1,15 +1,17 @@
-/* fuzz_admission.c - libFuzzer target for admission_handle(): any body on any of the three
- * paths gets an AdmissionReview v1 answer that parses; the pod path always allows; a patch
+/* fuzz_admission.c - libFuzzer target for admission_handle(): any body on any of the four
+ * paths gets an AdmissionReview v1 answer that parses; the pod and workload paths always
+ * allow (the workload path never patches either); a patch
  * decodes from base64 and applies to the request's pod; and the pod path's answer is the
  * same bytes whether the review is parsed whole or without the members it leaves out
  * (admission_ctx.parse_whole_request).
  *
  * Input: the first byte picks the path (mutate, validate-tracingmodel,
- * validate-instrumentation), the rest is the body. Lookups return a fixed namespace,
+ * validate-instrumentation, validate-workload), the rest is the body. Lookups return a fixed namespace,
  * Instrumentation and TracingModel so the mutation goes deep.
  * Build (from the source root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -Itests/support \
  *     fuzz/fuzz_admission.c src/webhook/admission.c src/webhook/mutate.c \
+ *     src/webhook/workload.c \
  *     src/webhook/jsonpatch.c src/model/[a-z]*.c src/base/[a-z]*.c \
  *     tests/support/jsonpatch_apply.c \
  *     -ljansson -lyaml -lcrypto -lm -o fuzz_admission
@@ -101,11 +103,12 @@ static json_t *decode_patch(const char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *const paths[] = {"/mutate-v1-pod?timeout=10s", "/validate-tracingmodel",
-                                        "/validate-instrumentation"};
+                                        "/validate-instrumentation",
+                                        "/validate-workload?timeout=2s"};
     init();
     if (!size)
         return 0;
-    const char *path = paths[data[0] % 3];
+    const char *path = paths[data[0] % 4];
     const char *body = (const char *)data + 1;
     size_t len = size - 1;
     struct admission_ctx ctx = {.user = NULL,
@@ -114,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 .get_tracingmodel = get_model};
     struct admission_result res;
     admission_handle(path, body, len, &ctx, &res);
-    if (data[0] % 3 == 0) {
+    if (data[0] % 4 == 0) {
         struct admission_ctx whole = ctx;
         whole.parse_whole_request = 1;
         struct admission_result w;
@@ -130,7 +133,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_t *resp = json_object_get(review, "response");
     if (res.http_status != 200 || !json_is_object(resp))
         abort();
-    if (data[0] % 3 == 0) {
+    if (data[0] % 4 == 3 && (!json_is_true(json_object_get(resp, "allowed")) ||
+                             json_object_get(resp, "patch")))
+        abort();   /* a workload is never refused nor changed */
+    if (data[0] % 4 == 0) {
         if (!json_is_true(json_object_get(resp, "allowed")))
             abort();   /* a pod is never blocked */
         const char *p = json_string_value(json_object_get(resp, "patch"));

@@ -2,7 +2,9 @@
 # 50-webhook.sh - admission against a real API server: the operator registers its
 # webhooks (url + caBundle, self-signed CA); a pod created in an annotated namespace is
 # stored with the injection; a bad TracingModel is refused by kubectl apply with the
-# field in the message; with the operator stopped, pods are still created.
+# field in the message; a Deployment with an inject annotation on its own metadata is
+# accepted with a warning saying where it belongs; with the operator stopped, pods are
+# still created.
 set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
@@ -49,6 +51,28 @@ spec:
 Y
 if out=$(kubectl apply -f "$E2E_DIR/bad.yaml" 2>&1); then e2e_fail "a bad TracingModel was accepted"; exit 1; fi
 grep -q 'spec.sampling.rules\[0\].condition' <<<"$out" || { e2e_fail "denial does not name the field: $out"; exit 1; }
+
+# An injection annotation on the Deployment's own metadata never reaches its pods:
+# kubectl apply succeeds and prints the webhook's warning naming where it must go.
+cat >"$E2E_DIR/misplaced.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: misplaced
+  namespace: apps
+  annotations: {tracemodel.dev/inject-java: "true"}
+spec:
+  selector: {matchLabels: {app: misplaced}}
+  template:
+    metadata: {labels: {app: misplaced}}
+    spec: {containers: [{name: app, image: registry.example/web:1.0}]}
+Y
+out=$(kubectl apply -f "$E2E_DIR/misplaced.yaml" 2>&1) || { e2e_fail "a Deployment was refused: $out"; exit 1; }
+grep -q "Warning: tracing-operator: annotation tracemodel.dev/inject-java on the Deployment's own metadata never reaches the pods: move it to spec.template.metadata.annotations" <<<"$out" \
+  || { e2e_fail "no warning for an inject annotation on a Deployment's metadata: $out"; exit 1; }
+out=$(kubectl annotate -n apps deployment misplaced tracemodel.dev/inject-java- 2>&1)
+grep -q "Warning:" <<<"$out" && { e2e_fail "a warning for a Deployment without misplaced annotations: $out"; exit 1; }
+kubectl delete -n apps deployment misplaced --wait=false >/dev/null
 
 e2e_stop_operator W
 kubectl run -n apps down --image=registry.example/web:1.0 --restart=Never >/dev/null \

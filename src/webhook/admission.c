@@ -16,13 +16,20 @@
 #include "base/xalloc.h"
 #include "model/instrumentation.h"
 #include "webhook/jsonpatch.h"
+#include "webhook/workload.h"
 #include "model/model.h"
 
 #define MAX_WARNINGS 20
 #define MAX_MESSAGE 8192
 #define INJECT_PREFIX "tracemodel.dev/inject-"
 
-enum route { ROUTE_NONE, ROUTE_MUTATE, ROUTE_VALIDATE_TM, ROUTE_VALIDATE_TINST };
+enum route {
+    ROUTE_NONE,
+    ROUTE_MUTATE,
+    ROUTE_VALIDATE_TM,
+    ROUTE_VALIDATE_TINST,
+    ROUTE_VALIDATE_WORKLOAD,
+};
 
 static const char *str_at(const json_t *obj, const char *key) {
     return json_string_value(json_is_object(obj) ? json_object_get(obj, key) : NULL);
@@ -36,6 +43,7 @@ static enum route route_of(const char *path) {
         {ADMISSION_PATH_MUTATE_POD, ROUTE_MUTATE},
         {ADMISSION_PATH_VALIDATE_TM, ROUTE_VALIDATE_TM},
         {ADMISSION_PATH_VALIDATE_TINST, ROUTE_VALIDATE_TINST},
+        {ADMISSION_PATH_VALIDATE_WORKLOAD, ROUTE_VALIDATE_WORKLOAD},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if (strlen(routes[i].p) == n && !strncmp(path, routes[i].p, n))
@@ -584,6 +592,23 @@ static void handle_validate(enum route r, const json_t *req, const struct admiss
     json_decref(loaded);
 }
 
+/* Workloads: always allowed; a warning per annotation that cannot reach the pods. */
+static void handle_workload(const json_t *req, json_t *warnings) {
+    const char *op = str_at(req, "operation");
+    if (op && strcmp(op, "CREATE") && strcmp(op, "UPDATE"))
+        return;
+    const json_t *obj = json_object_get(req, "object");
+    const char *kind = str_at(json_object_get(req, "kind"), "kind");
+    json_t *found = json_array();
+    workload_warnings(obj, kind, found);
+    size_t i;
+    json_t *w;
+    json_array_foreach(found, i, w)
+        json_array_append_new(warnings, capped_string(json_string_value(w),
+                                                      ADMISSION_MAX_WARNING));
+    json_decref(found);
+}
+
 /* ---- entry point ---------------------------------------------------------------- */
 
 static void result_init(struct admission_result *out) {
@@ -610,13 +635,15 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
     enum route r = route_of(path);
     if (r == ROUTE_NONE) {
         out->body = xstrdup("404 not found: the webhook serves " ADMISSION_PATH_MUTATE_POD ", "
-                            ADMISSION_PATH_VALIDATE_TM " and " ADMISSION_PATH_VALIDATE_TINST "\n");
+                            ADMISSION_PATH_VALIDATE_TM ", " ADMISSION_PATH_VALIDATE_TINST " and "
+                            ADMISSION_PATH_VALIDATE_WORKLOAD "\n");
         out->len = strlen(out->body);
         out->http_status = 404;
         jarena_end();
         return OP_EINVALID;
     }
     int mutate = r == ROUTE_MUTATE;
+    int never_refuse = mutate || r == ROUTE_VALIDATE_WORKLOAD;
     struct response resp = {NULL, 1, 0, NULL, NULL, NULL};
     json_t *warnings = json_array();
     json_t *patch = NULL;
@@ -650,6 +677,8 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
                       why);
             out->decision = MUTATE_ERROR;
             set_str(&out->reason, why);
+        } else if (never_refuse) {
+            warn_list(warnings, "workload not checked", why);
         } else {
             resp.allowed = 0;
             resp.code = body && len > ADMISSION_MAX_BODY ? 413 : 400;
@@ -660,12 +689,15 @@ int admission_handle_cached(const char *path, const char *body, size_t len,
         out->dry_run = json_is_true(json_object_get(req, "dryRun"));
         if (mutate)
             handle_mutate(req, ctx, cache, out, warnings, &patch);
+        else if (r == ROUTE_VALIDATE_WORKLOAD)
+            handle_workload(req, warnings);
         else
             handle_validate(r, req, ctx, &resp, warnings, &msg);
     }
     resp.uid = out->uid;
     resp.patch = patch;
     resp.warnings = warnings;
+    out->warnings = json_array_size(warnings);
     resp.message = msg.len ? msg.buf : NULL;
     emit(&resp, out);
     strbuf_free(&msg);

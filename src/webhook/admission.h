@@ -15,8 +15,13 @@
  *                              naming every field; warnings go to `warnings`.
  *                              A malformed AdmissionReview is denied with code 400.
  *                              DELETE is always allowed.
+ *   /validate-workload         Deployment, StatefulSet, DaemonSet, Job, CronJob: always
+ *                              allowed, with a warning per injection annotation that
+ *                              can never reach the pods (workload.h). Never refuses,
+ *                              whatever the body.
  * Any other path: http_status 404 and a plain-text body.
- * Bodies over ADMISSION_MAX_BODY: mutate admits (uid unknown), validate denies 413. */
+ * Bodies over ADMISSION_MAX_BODY: mutate and validate-workload admit (uid unknown), the
+ * other validations deny 413. */
 #ifndef OP_WEBHOOK_ADMISSION_H
 #define OP_WEBHOOK_ADMISSION_H
 #include <jansson.h>
@@ -27,6 +32,7 @@
 #define ADMISSION_PATH_MUTATE_POD "/mutate-v1-pod"
 #define ADMISSION_PATH_VALIDATE_TM "/validate-tracingmodel"
 #define ADMISSION_PATH_VALIDATE_TINST "/validate-instrumentation"
+#define ADMISSION_PATH_VALIDATE_WORKLOAD "/validate-workload"
 #define ADMISSION_API_VERSION "admission.k8s.io/v1"
 /* The API server caps objects at ~1.5 MiB in etcd and requests at 3 MiB. */
 #define ADMISSION_MAX_BODY (3u * 1024 * 1024)
@@ -71,6 +77,7 @@ struct admission_result {
     int http_status;     /* 200 for every AdmissionReview answer; 404 unknown path */
     int allowed;         /* what the response says */
     int dry_run;         /* request.dryRun: the edge must not emit Events */
+    size_t warnings;     /* how many warnings the response carries */
     /* Pod mutation only (else decision MUTATE_NOT_REQUESTED and "" strings): */
     enum mutate_decision decision;
     char *langs, *reason, *instrumentation;  /* as in struct mutate_result */

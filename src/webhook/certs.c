@@ -680,6 +680,15 @@ static json_t *config_object(const struct certs_webhook_opts *o, const char *kin
                      "app.kubernetes.io/managed-by", MANAGED_BY, "webhooks", hooks);
 }
 
+/* The namespaces of user workloads: all but kube-system and the operator's own. */
+static json_t *user_namespaces(const struct certs_webhook_opts *o) {
+    json_t *values = json_pack("[s]", "kube-system");
+    if (strcmp(o->namespace, "kube-system") != 0)
+        json_array_append_new(values, json_string(o->namespace));
+    return json_pack("{s:[{s:s, s:s, s:o}]}", "matchExpressions", "key",
+                     "kubernetes.io/metadata.name", "operator", "NotIn", "values", values);
+}
+
 json_t *certs_mutating_config(const struct certs_webhook_opts *o) {
     if (!webhook_opts_ok(o))
         return NULL;
@@ -687,13 +696,7 @@ json_t *certs_mutating_config(const struct certs_webhook_opts *o) {
                               "apiVersions", "v1", "operations", "CREATE", "resources", "pods",
                               "scope", "Namespaced");
     json_t *h = webhook(o, CERTS_WEBHOOK_POD, "/mutate-v1-pod", "Ignore", rules);
-    json_t *values = json_pack("[s]", "kube-system");
-    if (strcmp(o->namespace, "kube-system") != 0)
-        json_array_append_new(values, json_string(o->namespace));
-    json_object_set_new(h, "namespaceSelector",
-                        json_pack("{s:[{s:s, s:s, s:o}]}", "matchExpressions", "key",
-                                  "kubernetes.io/metadata.name", "operator", "NotIn", "values",
-                                  values));
+    json_object_set_new(h, "namespaceSelector", user_namespaces(o));
     json_object_set_new(h, "reinvocationPolicy", json_string("IfNeeded"));
     return config_object(o, "MutatingWebhookConfiguration", json_pack("[o]", h));
 }
@@ -704,14 +707,29 @@ static json_t *crd_rules(const char *resource) {
                      resource, "scope", "*");
 }
 
+/* Workloads whose own metadata may carry injection annotations (workload.h). */
+static json_t *workload_hook(const struct certs_webhook_opts *o) {
+    json_t *rules = json_pack(
+        "[{s:[s], s:[s], s:[s, s], s:[s, s, s], s:s}, {s:[s], s:[s], s:[s, s], s:[s, s], s:s}]",
+        "apiGroups", "apps", "apiVersions", "v1", "operations", "CREATE", "UPDATE",
+        "resources", "deployments", "statefulsets", "daemonsets", "scope", "Namespaced",
+        "apiGroups", "batch", "apiVersions", "v1", "operations", "CREATE", "UPDATE",
+        "resources", "jobs", "cronjobs", "scope", "Namespaced");
+    json_t *h = webhook(o, CERTS_WEBHOOK_WORKLOAD, "/validate-workload", "Ignore", rules);
+    json_object_set_new(h, "namespaceSelector", user_namespaces(o));
+    json_object_set_new(h, "timeoutSeconds", json_integer(2));   /* in every workload's path */
+    return h;
+}
+
 json_t *certs_validating_config(const struct certs_webhook_opts *o) {
     if (!webhook_opts_ok(o))
         return NULL;
     json_t *hooks = json_pack(
-        "[o, o]",
+        "[o, o, o]",
         webhook(o, CERTS_WEBHOOK_TM, "/validate-tracingmodel", "Fail", crd_rules("tracingmodels")),
         webhook(o, CERTS_WEBHOOK_TINST, "/validate-instrumentation", "Fail",
-                crd_rules("instrumentations")));
+                crd_rules("instrumentations")),
+        workload_hook(o));
     return config_object(o, "ValidatingWebhookConfiguration", hooks);
 }
 

@@ -39,6 +39,7 @@
 #define CERTS_WEBHOOK_POD "mpod.tracemodel.dev"
 #define CERTS_WEBHOOK_TM "vtracingmodel.tracemodel.dev"
 #define CERTS_WEBHOOK_TINST "vinstrumentation.tracemodel.dev"
+#define CERTS_WEBHOOK_WORKLOAD "vworkload.tracemodel.dev"
 
 /* All strings are PEM, malloc'd; any may be NULL. */
 struct certs_pair {
@@ -124,9 +125,12 @@ struct certs_webhook_opts {
  * Mutating: mpod.tracemodel.dev, /mutate-v1-pod, pods CREATE, failurePolicy
  * Ignore, reinvocationPolicy IfNeeded, namespaceSelector excluding kube-system
  * and the operator's namespace. Validating: vtracingmodel / vinstrumentation,
- * CREATE and UPDATE, failurePolicy Fail. Both: sideEffects None, timeoutSeconds
- * 5, admissionReviewVersions [v1]. NULL when namespace is missing or url is not
- * https://. */
+ * CREATE and UPDATE, failurePolicy Fail; vworkload (/validate-workload: apps/v1
+ * deployments, statefulsets, daemonsets and batch/v1 jobs, cronjobs, CREATE and
+ * UPDATE, failurePolicy Ignore, the pod webhook's namespaceSelector, timeoutSeconds 2;
+ * it only warns). All: sideEffects None, timeoutSeconds 5 (but vworkload),
+ * admissionReviewVersions [v1]. NULL when
+ * namespace is missing or url is not https://. */
 json_t *certs_mutating_config(const struct certs_webhook_opts *o);
 json_t *certs_validating_config(const struct certs_webhook_opts *o);
 

@@ -93,8 +93,15 @@ int wrun_bundle_trusts(const json_t *config, const char *served_chain_pem, time_
 
 /* ---- metrics (pure formatting; runtime.c counts) --------------------------- */
 
-enum { WRUN_HOOK_PODS = 0, WRUN_HOOK_TRACINGMODELS, WRUN_HOOK_INSTRUMENTATIONS, WRUN_HOOKS };
-#define WRUN_RESULTS 6              /* pods: enum mutate_decision; validations: allowed, denied */
+enum {
+    WRUN_HOOK_PODS = 0,
+    WRUN_HOOK_TRACINGMODELS,
+    WRUN_HOOK_INSTRUMENTATIONS,
+    WRUN_HOOK_WORKLOADS,
+    WRUN_HOOKS
+};
+/* pods: enum mutate_decision; validations: allowed, denied; workloads: clean, warned */
+#define WRUN_RESULTS 6
 #define WRUN_DURATION_BUCKETS 10    /* 100 us .. 1 s; +Inf implicit */
 
 struct wrun_metrics {

@@ -366,8 +366,10 @@ json_t *wrun_secret_merge(const json_t *existing, const json_t *built) {
 static const int64_t BOUNDS_US[WRUN_DURATION_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000,
 };
-static const char *const HOOK_NAMES[WRUN_HOOKS] = {"pods", "tracingmodels", "instrumentations"};
+static const char *const HOOK_NAMES[WRUN_HOOKS] = {"pods", "tracingmodels", "instrumentations",
+                                                   "workloads"};
 static const char *const VALIDATION_RESULTS[2] = {"allowed", "denied"};
+static const char *const WORKLOAD_RESULTS[2] = {"clean", "warned"};
 
 int wrun_hook_of(const char *path) {
     if (!path)
@@ -378,10 +380,14 @@ int wrun_hook_of(const char *path) {
         return WRUN_HOOK_TRACINGMODELS;
     if (!strcmp(path, ADMISSION_PATH_VALIDATE_TINST))
         return WRUN_HOOK_INSTRUMENTATIONS;
+    if (!strcmp(path, ADMISSION_PATH_VALIDATE_WORKLOAD))
+        return WRUN_HOOK_WORKLOADS;
     return -1;
 }
 
 int wrun_result_of(int hook, const struct admission_result *r) {
+    if (hook == WRUN_HOOK_WORKLOADS)
+        return r->warnings ? 1 : 0;
     if (hook != WRUN_HOOK_PODS)
         return r->allowed ? 0 : 1;
     int d = (int)r->decision;
@@ -404,8 +410,9 @@ void wrun_metrics_format(const struct wrun_metrics *m, struct strbuf *out) {
             strbuf_printf(out,
                           "tracing_operator_webhook_requests_total{webhook=\"%s\",result=\"%s\"} "
                           "%llu\n", HOOK_NAMES[h],
-                          h == WRUN_HOOK_PODS ? mutate_decision_name((enum mutate_decision)i)
-                                              : VALIDATION_RESULTS[i],
+                          h == WRUN_HOOK_PODS        ? mutate_decision_name((enum mutate_decision)i)
+                          : h == WRUN_HOOK_WORKLOADS ? WORKLOAD_RESULTS[i]
+                                                     : VALIDATION_RESULTS[i],
                           (unsigned long long)m->requests[h][i]);
     strbuf_puts(out, "# HELP tracing_operator_webhook_request_duration_seconds Time to decide "
                      "one admission.\n# TYPE tracing_operator_webhook_request_duration_seconds "

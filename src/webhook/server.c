@@ -25,6 +25,7 @@ static const char *const ADMISSION_PATHS[] = {
     "/mutate-v1-pod",
     "/validate-tracingmodel",
     "/validate-instrumentation",
+    "/validate-workload",
 };
 
 struct webhook_server {

@@ -10,9 +10,10 @@ exit status is 1 when any failed. Checks:
   rbac-exact=MODE      the ClusterRole grants exactly the operator's needs (MODE: install or
                        noinstall, after crds.install); the Role exactly Secrets (self-signed)
                        and/or Leases (leader election)
-  webhooks             the three webhooks carry failurePolicy, timeoutSeconds, sideEffects,
+  webhooks             the four webhooks carry failurePolicy, timeoutSeconds, sideEffects,
                        admissionReviewVersions, namespaceSelector, objectSelector, paths,
-                       operations; pods: Ignore, CREATE only, excluded namespaces
+                       operations; pods: Ignore, CREATE only, excluded namespaces;
+                       workloads: Ignore, the five workload kinds, the pods' namespaces
   security             pod and container security contexts, probes, resources
   leader=on|off        leader election flags and Lease permissions
   certmode=MODE        self-signed, cert-manager, secret or url wiring
@@ -165,7 +166,8 @@ class Checker:
             return
         hooks = {w["name"]: w for w in (mwc.get("webhooks") or []) + (vwc.get("webhooks") or [])}
         self.expect(set(hooks) == {"mpod.tracemodel.dev", "vtracingmodel.tracemodel.dev",
-                                   "vinstrumentation.tracemodel.dev"}, "webhook names: %s" % sorted(hooks))
+                                   "vinstrumentation.tracemodel.dev", "vworkload.tracemodel.dev"},
+                    "webhook names: %s" % sorted(hooks))
         for name, w in hooks.items():
             for field in ("failurePolicy", "timeoutSeconds", "sideEffects", "admissionReviewVersions",
                           "namespaceSelector", "objectSelector", "clientConfig", "rules"):
@@ -190,6 +192,19 @@ class Checker:
             self.expect({"kube-system", self.ns} <= excluded,
                         "pod webhook does not exclude kube-system and %s: %s" % (self.ns, sorted(excluded)))
             self.expect(self.path(pod) == "/mutate-v1-pod", "pod webhook path %s" % self.path(pod))
+        wl = hooks.get("vworkload.tracemodel.dev")
+        if wl:
+            self.expect(wl["failurePolicy"] == "Ignore", "workload webhook failurePolicy %s" % wl["failurePolicy"])
+            got = sorted((g, r, tuple(sorted(rule["operations"])))
+                         for rule in wl["rules"] for g in rule["apiGroups"] for r in rule["resources"])
+            want = sorted((g, r, ("CREATE", "UPDATE")) for g, r in (
+                ("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+                ("batch", "jobs"), ("batch", "cronjobs")))
+            self.expect(got == want, "workload webhook rules %s" % got)
+            self.expect(self.path(wl) == "/validate-workload", "workload webhook path %s" % self.path(wl))
+            if pod:
+                self.expect(wl["namespaceSelector"] == pod["namespaceSelector"],
+                            "workload webhook namespaces differ from the pod webhook's")
         for name, res, path in (("vtracingmodel.tracemodel.dev", "tracingmodels", "/validate-tracingmodel"),
                                 ("vinstrumentation.tracemodel.dev", "instrumentations", "/validate-instrumentation")):
             w = hooks.get(name)

@@ -119,6 +119,7 @@ schema = {
             "failurePolicy": {"enum": ["Fail", "Ignore"]},
             "timeoutSeconds": TIMEOUT,
             "pods": obj({"failurePolicy": {"enum": ["Fail", "Ignore"]}, "timeoutSeconds": TIMEOUT}),
+            "workloads": obj({"warnings": {"type": "boolean"}, "timeoutSeconds": TIMEOUT}),
             "namespaceSelector": LABEL_SELECTOR,
             "objectSelector": LABEL_SELECTOR,
             "excludeNamespaces": arr("namespaces never injected", {"type": "string", "pattern": DNS1123}),

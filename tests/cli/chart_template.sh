@@ -25,6 +25,16 @@ else
     fail "helm template with default values"; sed 's/^/    /' "$WORK/default.err"
 fi
 
+if render nowl --set webhook.workloads.warnings=false; then
+    if grep -q "vworkload.tracemodel.dev" "$WORK/nowl.yaml" || ! grep -q "vtracingmodel.tracemodel.dev" "$WORK/nowl.yaml"; then
+        fail "webhook.workloads.warnings=false leaves only the workload webhook out"
+    else
+        pass "webhook.workloads.warnings=false leaves only the workload webhook out"
+    fi
+else
+    fail "helm template webhook.workloads.warnings=false"; sed 's/^/    /' "$WORK/nowl.err"
+fi
+
 if render ha --set replicas=3; then
     check ha "replicas=3: leader election on, Lease in the release namespace" leader=on
     check ha "replicas=3: RBAC still least privilege" rbac
@@ -62,10 +72,10 @@ CA="$(printf 'not really a CA' | base64 | tr -d '\n')"
 if render sec --set webhook.certMode=secret --set webhook.secret.name=my-tls --set webhook.caBundle="$CA"; then
     check sec "secret: user's Secret mounted, caBundle from values, no Secret RBAC" certmode=secret
     check sec "secret: RBAC and webhooks" rbac webhooks security absent=Certificate,Issuer,Secret
-    if grep -q "secretName: my-tls" "$WORK/sec.yaml" && [ "$(grep -c "caBundle: $CA" "$WORK/sec.yaml")" = 3 ]; then
-        pass "secret: my-tls mounted and caBundle in all three webhooks"
+    if grep -q "secretName: my-tls" "$WORK/sec.yaml" && [ "$(grep -c "caBundle: $CA" "$WORK/sec.yaml")" = 4 ]; then
+        pass "secret: my-tls mounted and caBundle in all four webhooks"
     else
-        fail "secret: my-tls mounted and caBundle in all three webhooks"
+        fail "secret: my-tls mounted and caBundle in all four webhooks"
     fi
 else
     fail "helm template certMode=secret"; sed 's/^/    /' "$WORK/sec.err"

@@ -406,10 +406,20 @@ static void test_managed_configs(void **state) {
     check_golden(m, "tests/golden/webhook/certs_mutating_service.json");
     json_t *v = certs_validating_config(&o);
     json_t *hooks = json_object_get(v, "webhooks");
-    assert_int_equal(json_array_size(hooks), 2);
+    assert_int_equal(json_array_size(hooks), 3);
     for (size_t i = 0; i < 2; i++)
         assert_string_equal(json_string_value(json_object_get(json_array_get(hooks, i),
                                                                "failurePolicy")), "Fail");
+    /* the workload webhook only warns: it may never stand in a Deployment's way */
+    h = json_array_get(hooks, 2);
+    assert_string_equal(json_string_value(json_object_get(h, "name")), CERTS_WEBHOOK_WORKLOAD);
+    assert_string_equal(json_string_value(json_object_get(h, "failurePolicy")), "Ignore");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(h,
+                        "clientConfig"), "service"), "path")), "/validate-workload");
+    vals = json_object_get(json_array_get(json_object_get(json_object_get(h,
+                           "namespaceSelector"), "matchExpressions"), 0), "values");
+    assert_int_equal(json_array_size(vals), 2);   /* the pod webhook's namespaces */
+    assert_string_equal(json_string_value(json_array_get(vals, 1)), "tracing-system");
     check_golden(v, "tests/golden/webhook/certs_validating_service.json");
 
     struct certs_webhook_opts u = {.namespace = "kube-system", .url = "https://10.0.0.5:9443/",

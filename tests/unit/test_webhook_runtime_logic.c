@@ -369,6 +369,7 @@ static void test_metrics_slots(void **state) {
     assert_int_equal(wrun_hook_of("/mutate-v1-pod"), WRUN_HOOK_PODS);
     assert_int_equal(wrun_hook_of("/validate-tracingmodel"), WRUN_HOOK_TRACINGMODELS);
     assert_int_equal(wrun_hook_of("/validate-instrumentation"), WRUN_HOOK_INSTRUMENTATIONS);
+    assert_int_equal(wrun_hook_of("/validate-workload"), WRUN_HOOK_WORKLOADS);
     assert_int_equal(wrun_hook_of("/healthz"), -1);
     assert_int_equal(wrun_hook_of(NULL), -1);
     struct admission_result r = {.decision = MUTATE_SKIPPED, .allowed = 1};
@@ -378,6 +379,10 @@ static void test_metrics_slots(void **state) {
     assert_int_equal(wrun_result_of(WRUN_HOOK_INSTRUMENTATIONS, &r), 1);
     r.decision = (enum mutate_decision)42;
     assert_int_equal(wrun_result_of(WRUN_HOOK_PODS, &r), MUTATE_ERROR);
+    r.allowed = 1;   /* workloads: clean, or warned about */
+    assert_int_equal(wrun_result_of(WRUN_HOOK_WORKLOADS, &r), 0);
+    r.warnings = 2;
+    assert_int_equal(wrun_result_of(WRUN_HOOK_WORKLOADS, &r), 1);
     static const struct {
         int64_t us;
         size_t bucket;
@@ -395,6 +400,7 @@ static void test_metrics_format(void **state) {
     m.requests[WRUN_HOOK_PODS][MUTATE_ERROR] = 3;
     m.requests[WRUN_HOOK_PODS][MUTATE_INJECTED] = 7;
     m.requests[WRUN_HOOK_TRACINGMODELS][1] = 2;
+    m.requests[WRUN_HOOK_WORKLOADS][1] = 4;
     m.buckets[0] = 4;
     m.buckets[3] = 5;
     m.buckets[WRUN_DURATION_BUCKETS] = 1;
@@ -416,6 +422,8 @@ static void test_metrics_format(void **state) {
         "tracing_operator_webhook_requests_total{webhook=\"tracingmodels\",result=\"denied\"} 2\n",
         "tracing_operator_webhook_requests_total{webhook=\"instrumentations\",result=\"allowed\"} "
         "0\n",
+        "tracing_operator_webhook_requests_total{webhook=\"workloads\",result=\"clean\"} 0\n",
+        "tracing_operator_webhook_requests_total{webhook=\"workloads\",result=\"warned\"} 4\n",
         "_bucket{le=\"0.0001\"} 4\n",
         "_bucket{le=\"0.0025\"} 9\n",   /* cumulative */
         "_bucket{le=\"1\"} 9\n",
