@@ -528,6 +528,10 @@ static const struct mx_field propagation_fields[] = {
 };
 
 void map_propagation_obj(struct mctx *m, const struct dsl_value *v) {
+    if (v->type == DSL_ARRAY) {
+        add_types(m, v);   /* `propagation: [tracecontext, baggage]`: the types alone */
+        return;
+    }
     if (mx_obj(m, v) != 0)
         return;
     /* types first, so the header check knows them */

@@ -436,6 +436,10 @@ static json_t *read_lists(struct mctx *m, const struct dsl_value *v) {
 }
 
 void map_sampling_obj(struct mctx *m, const struct dsl_value *v) {
+    if (v->type == DSL_NUMBER || v->type == DSL_QUANTITY) {
+        s_rate(m, v);   /* `sampling: 0.1` / `sampling: 10%`: the rate alone */
+        return;
+    }
     if (mx_obj(m, v) != 0)
         return;
     json_t *saved = m->lists;

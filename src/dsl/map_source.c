@@ -80,35 +80,47 @@ static const char *language_block(const char *lang) {
     return NULL;
 }
 
+/* instrumentation.language: the agent block of the Instrumentation. */
+static void instr_language(struct mctx *m, const struct dsl_value *lang) {
+    const char *s;
+    if (mx_str(m, lang, &s) != 0)
+        return;
+    const char *block = language_block(s);
+    if (!block) {
+        mx_warn(m, lang->pos, "there is no auto-instrumentation agent for \"%s\": only the "
+                "SDK environment (endpoint, sampler, propagators) is injected", s);
+        block = "sdk";
+    }
+    mx_spec_set(m, "", block, json_object(), lang->pos);
+    annotate(m, "tracemodel.dev/language", s);
+}
+
+static void instr_framework(struct mctx *m, const struct dsl_value *v) {
+    const char *s;
+    if (mx_str(m, v, &s) != 0)
+        return;
+    if (!mx_name_eq(s, "opentelemetry") && !mx_name_eq(s, "otel"))
+        mx_warn(m, v->pos, "the injected agents are OpenTelemetry's; framework \"%s\" is "
+                "recorded but not used", s);
+    annotate(m, "tracemodel.dev/framework", s);
+}
+
 static void f_instrumentation(struct mctx *m, const struct dsl_value *v) {
     if (mx_obj(m, v) != 0)
         return;
     const struct dsl_value *lang = dsl_get(v, "language");
     const char *s;
-    if (!lang) {
+    if (!lang)
         mx_error(m, v->pos, "needs a language (java, python, nodejs, dotnet, go)");
-    } else if (mx_str(m, lang, &s) == 0) {
-        const char *block = language_block(s);
-        if (!block) {
-            mx_warn(m, lang->pos, "there is no auto-instrumentation agent for \"%s\": only the "
-                    "SDK environment (endpoint, sampler, propagators) is injected", s);
-            block = "sdk";
-        }
-        mx_spec_set(m, "", block, json_object(), lang->pos);
-        annotate(m, "tracemodel.dev/language", s);
-    }
+    else
+        instr_language(m, lang);
     for (size_t i = 0; i < v->n; i++) {
         const struct dsl_member *mb = &v->members[i];
         size_t old = mx_push(m, mb->key);
         if (!strcmp(mb->key, "language")) {
             /* handled above */
         } else if (!strcmp(mb->key, "framework")) {
-            if (mx_str(m, mb->val, &s) == 0) {
-                if (!mx_name_eq(s, "opentelemetry") && !mx_name_eq(s, "otel"))
-                    mx_warn(m, mb->val->pos, "the injected agents are OpenTelemetry's; framework "
-                            "\"%s\" is recorded but not used", s);
-                annotate(m, "tracemodel.dev/framework", s);
-            }
+            instr_framework(m, mb->val);
         } else if (!strcmp(mb->key, "version")) {
             if (mb->val->type == DSL_NUMBER)
                 mx_error(m, mb->val->pos, "a version is text: write \"%s\"", mb->val->text);
@@ -234,6 +246,7 @@ void map_source_block(struct mctx *m) {
     const struct dsl_value *b = m->blk->body;
     if (mx_obj(m, b) != 0)
         return;
+    const struct dsl_value *instr = dsl_get(b, "instrumentation");
     json_t *spans = json_array();
     for (size_t i = 0; i < b->n; i++) {
         const struct dsl_member *mb = &b->members[i];
@@ -248,6 +261,14 @@ void map_source_block(struct mctx *m) {
             f_service(m, mb->val);
         } else if (!strcmp(mb->key, "instrumentation")) {
             f_instrumentation(m, mb->val);
+        } else if (!strcmp(mb->key, "language") || !strcmp(mb->key, "framework")) {
+            /* `language: java` on the block: short for instrumentation: { language: java } */
+            if (instr)
+                mx_warn(m, mb->kpos, "instrumentation { ... } is given too, and wins; ignored");
+            else if (!strcmp(mb->key, "language"))
+                instr_language(m, mb->val);
+            else
+                instr_framework(m, mb->val);
         } else if (!strcmp(mb->key, "endpoints")) {
             f_endpoints(m, mb->val);
         } else if (!strcmp(mb->key, "database") || !strcmp(mb->key, "messaging")) {
@@ -259,6 +280,7 @@ void map_source_block(struct mctx *m) {
     }
     set_json_annotation(m, "tracemodel.dev/spans", spans);
     json_decref(spans);
-    if (!dsl_get(b, "instrumentation"))
-        mx_error(m, m->blk->pos, "a trace source needs instrumentation: { language: ... }");
+    if (!instr && !dsl_get(b, "language"))
+        mx_error(m, m->blk->pos, "a trace source needs a language: instrumentation: { language: "
+                 "... } (or language: ... on the block)");
 }

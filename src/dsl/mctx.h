@@ -127,8 +127,10 @@ void mx_threshold_expr(struct mctx *m, const struct dsl_value *v);
 
 void map_model_block(struct mctx *m);        /* tracing_model, distributed/microservice_tracing */
 void map_sampling_block(struct mctx *m);     /* sampling_strategy */
-void map_sampling_obj(struct mctx *m, const struct dsl_value *v);   /* inline sampling: {} */
+/* inline sampling: {}, or a rate alone (sampling: 0.1, sampling: 10%) */
+void map_sampling_obj(struct mctx *m, const struct dsl_value *v);
 void map_propagation_block(struct mctx *m);  /* context_propagation */
+/* inline propagation: {}, or the types alone (propagation: [tracecontext, baggage]) */
 void map_propagation_obj(struct mctx *m, const struct dsl_value *v);
 void map_correlation_obj(struct mctx *m, const struct dsl_value *v);
 void map_store_block(struct mctx *m);        /* trace_store */

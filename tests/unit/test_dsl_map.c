@@ -293,6 +293,33 @@ static void map_context_propagation(void **state) {
     done(&r);
 }
 
+/* Inline shorthands in a model: `propagation: [..]` is the types, `sampling: 0.1` or
+ * `sampling: 10%` the rate; a bad one is reported where it is written. */
+static void map_inline_shorthands(void **state) {
+    struct result r;
+    compile1(&r, "tracing_model \"m\" {\n"
+                 "  propagation: [w3c_tracecontext, \"baggage\", b3]\n"
+                 "  sampling: 10%\n"
+                 "}\n");
+    assert_ok(&r);
+    assert_json(json_object_get(spec(&r, 0), "propagation"),
+                "{\"types\": [\"tracecontext\", \"baggage\", \"b3\"]}", "propagation list");
+    assert_json(json_object_get(spec(&r, 0), "sampling"), "{\"rate\": 0.1}", "sampling rate");
+    done(&r);
+
+    compile1(&r, "tracing_model \"m\" { sampling: 0.25 }\n");
+    assert_ok(&r);
+    assert_json(json_object_get(spec(&r, 0), "sampling"), "{\"rate\": 0.25}", "plain rate");
+    done(&r);
+
+    compile1(&r, "tracing_model \"m\" {\n  propagation: [\"tracecontext\", \"zipkin\"]\n"
+                 "  sampling: 1.5\n}\n");
+    assert_int_equal(r.rc, OP_EINVALID);
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:2:33", "unknown propagation type \"zipkin\"");
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:3:13", "a rate must be between 0 and 1, got 1.5");
+    done(&r);
+}
+
 /* ---- trace_store ---- */
 
 static void map_trace_store_jaeger(void **state) {
@@ -449,7 +476,27 @@ static void map_trace_source(void **state) {
 
     compile1(&r, "trace_source \"s\" { service: { name: \"x\" } }\n");
     assert_int_equal(r.rc, OP_EINVALID);
-    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:1:1", "needs instrumentation");
+    assert_diag(&r.d, DIAG_ERROR, "a.tdsl:1:1", "a trace source needs a language");
+    done(&r);
+
+    /* language and framework on the block itself: short for instrumentation { ... } */
+    compile1(&r, "tracing_model \"m\" { storage: { type: \"jaeger\" } }\n"
+                 "trace_source \"s\" { language: \"python\"\n framework: \"otel\" }\n");
+    assert_ok(&r);
+    assert_no_warnings(&r.d);
+    assert_json(spec(&r, 1), "{\"tracingModel\": \"m\", \"python\": {}}", "shorthand");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+                            doc(&r, 1), "metadata"), "annotations"), "tracemodel.dev/framework")),
+                        "otel");
+    done(&r);
+
+    /* both: the instrumentation block wins, and the other is named */
+    compile1(&r, "tracing_model \"m\" { storage: { type: \"jaeger\" } }\n"
+                 "trace_source \"s\" { language: \"python\"\n"
+                 " instrumentation: { language: \"java\" } }\n");
+    assert_ok(&r);
+    assert_json(spec(&r, 1), "{\"tracingModel\": \"m\", \"java\": {}}", "block wins");
+    assert_diag(&r.d, DIAG_WARNING, "a.tdsl:2:20", "instrumentation { ... } is given too");
     done(&r);
 }
 
@@ -925,6 +972,7 @@ int main(void) {
         cmocka_unit_test(map_sampling_strategy),
         cmocka_unit_test(map_sampling_errors),
         cmocka_unit_test(map_context_propagation),
+        cmocka_unit_test(map_inline_shorthands),
         cmocka_unit_test(map_trace_store_jaeger),
         cmocka_unit_test(map_trace_store_tempo_otlp),
         cmocka_unit_test(map_trace_source),
