@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "base/suggest.h"
@@ -240,6 +241,45 @@ static void check_range(struct vctx *v, double x, const json_t *val, const struc
         ERR(v, "must be at most %s, got %s", hi, got);
 }
 
+/* The value a user of the OpenTelemetry SDK or operator writes for a sampler, and what
+ * it is here (when `is` is one of the field's values). */
+static const struct {
+    const char *otel, *is, *hint;
+} SAMPLER_NAMES[] = {
+    {"parentbased_traceidratio", "probabilistic", "parentBased: true is the default"},
+    {"traceidratio", "probabilistic", "then set parentBased: false"},
+    {"parentbased_always_on", "always_on", ""},
+    {"parentbased_always_off", "always_off", ""},
+    {"parentBased", "probabilistic", "parentBased is a field of its own"},
+    {"parentbased_jaeger_remote", "adaptive", ""},
+    {"jaeger_remote", "adaptive", ""},
+};
+
+static int has_enum(const struct tm_field *f, const char *s) {
+    for (size_t i = 0; f->enums[i]; i++)
+        if (!strcmp(f->enums[i], s))
+            return 1;
+    return 0;
+}
+
+/* " (did you mean ...?)" into buf for a value not among f's: a sampler's OpenTelemetry
+ * name, or a near spelling of one of the values; "" when nothing is close. */
+static void enum_hint(const struct tm_field *f, const char *s, char *buf, size_t n) {
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(SAMPLER_NAMES) / sizeof(SAMPLER_NAMES[0]); i++)
+        if (!strcasecmp(s, SAMPLER_NAMES[i].otel) && has_enum(f, SAMPLER_NAMES[i].is)) {
+            snprintf(buf, n, " (did you mean \"%s\"?%s%s)", SAMPLER_NAMES[i].is,
+                     *SAMPLER_NAMES[i].hint ? " " : "", SAMPLER_NAMES[i].hint);
+            return;
+        }
+    struct suggest sg;
+    suggest_init(&sg, s);
+    for (size_t i = 0; f->enums[i]; i++)
+        suggest_consider(&sg, f->enums[i]);
+    if (suggest_best(&sg))
+        snprintf(buf, n, " (did you mean \"%s\"?)", suggest_best(&sg));
+}
+
 static void check_string(struct vctx *v, const json_t *val, const struct tm_field *f) {
     const char *s = json_string_value(val);
     if (f->flags & TF_FORBIDDEN) {
@@ -248,16 +288,17 @@ static void check_string(struct vctx *v, const json_t *val, const struct tm_fiel
         return;
     }
     if (f->enums) {
-        for (size_t i = 0; f->enums[i]; i++)
-            if (!strcmp(f->enums[i], s))
-                return;
+        if (has_enum(f, s))
+            return;
         char list[512] = "";
         size_t n = 0;
         for (size_t i = 0; f->enums[i] && n < sizeof(list) - 40; i++)
             n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", f->enums[i]);
         char got[96];
         fmt_value(val, got, sizeof(got));
-        ERR(v, "must be one of: %s; got %s", list, got);
+        char hint[128];
+        enum_hint(f, s, hint, sizeof(hint));
+        ERR(v, "must be one of: %s; got %s%s", list, got, hint);
         return;
     }
     if ((f->flags & TF_NONEMPTY) && !*s) {

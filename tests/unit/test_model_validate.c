@@ -140,6 +140,16 @@ static void field_rules(void **state) {
          "must be a number, got a string \"high\"", 1},
         {"{" B ", sampling: {strategy: random}}", NULL, 0, E, "spec.sampling.strategy",
          "must be one of: probabilistic, ratelimiting, adaptive, always_on, always_off; got \"random\"", 1},
+        /* an OpenTelemetry sampler name, or another case: what it is here */
+        {"{" B ", sampling: {strategy: parentbased_traceidratio}}", NULL, 0, E,
+         "spec.sampling.strategy", "got \"parentbased_traceidratio\" (did you mean "
+         "\"probabilistic\"? parentBased: true is the default)", 1},
+        {"{" B ", sampling: {strategy: TraceIdRatio}}", NULL, 0, E, "spec.sampling.strategy",
+         "(did you mean \"probabilistic\"? then set parentBased: false)", 1},
+        {"{" B ", sampling: {strategy: Adaptive}}", NULL, 0, E, "spec.sampling.strategy",
+         "got \"Adaptive\" (did you mean \"adaptive\"?)", 1},
+        {"{" B ", collector: {mode: DaemonSet}}", NULL, 0, E, "spec.collector.mode",
+         "(did you mean \"daemonset\"?)", 1},
         {"{" B ", sampling: {parentBased: 'yes'}}", NULL, 0, E, "spec.sampling.parentBased",
          "must be a boolean", 1},
         {"{" B ", sampling: {maxTracesPerSecond: -1}}", NULL, 0, E,
