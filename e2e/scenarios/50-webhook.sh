@@ -4,7 +4,7 @@
 # stored with the injection; a bad TracingModel is refused by kubectl apply with the
 # field in the message; a Deployment with an inject annotation on its own metadata is
 # accepted with a warning saying where it belongs; with the operator stopped, pods are
-# still created.
+# still created, except in a namespace labelled tracemodel.dev/injection-policy=required.
 set -euo pipefail
 . "$E2E_ROOT/e2e/lib.sh"
 cd "$E2E_ROOT"
@@ -74,6 +74,20 @@ out=$(kubectl annotate -n apps deployment misplaced tracemodel.dev/inject-java- 
 grep -q "Warning:" <<<"$out" && { e2e_fail "a warning for a Deployment without misplaced annotations: $out"; exit 1; }
 kubectl delete -n apps deployment misplaced --wait=false >/dev/null
 
+# Opt-in fail-closed: a namespace labelled tracemodel.dev/injection-policy=required is
+# served by the failurePolicy Fail pod webhook: pods are created while the webhook answers,
+# and refused while it is down (every other namespace still gets its pods).
+kubectl create namespace strict --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl label namespace strict tracemodel.dev/injection-policy=required --overwrite >/dev/null
+e2e_wait 30 kubectl get -n strict serviceaccount default || true
+kubectl run -n strict up --image=registry.example/web:1.0 --restart=Never >/dev/null \
+  || { e2e_fail "a pod in a required namespace was refused with the webhook up"; exit 1; }
+
 e2e_stop_operator W
 kubectl run -n apps down --image=registry.example/web:1.0 --restart=Never >/dev/null \
   || { e2e_fail "with the webhook down, pod creation was blocked"; exit 1; }
+if out=$(kubectl run -n strict down --image=registry.example/web:1.0 --restart=Never 2>&1); then
+  e2e_fail "with the webhook down, a pod was created in a namespace that requires injection"; exit 1
+fi
+grep -q 'mpod-required.tracemodel.dev' <<<"$out" \
+  || { e2e_fail "the refusal does not name the required pod webhook: $out"; exit 1; }

@@ -689,16 +689,29 @@ static json_t *user_namespaces(const struct certs_webhook_opts *o) {
                      "kubernetes.io/metadata.name", "operator", "NotIn", "values", values);
 }
 
-json_t *certs_mutating_config(const struct certs_webhook_opts *o) {
-    if (!webhook_opts_ok(o))
-        return NULL;
+/* The pod webhook for the user namespaces whose CERTS_POLICY_LABEL is (op "In") or is
+ * not (op "NotIn") CERTS_POLICY_REQUIRED. */
+static json_t *pod_hook(const struct certs_webhook_opts *o, const char *name,
+                        const char *failure_policy, const char *op) {
     json_t *rules = json_pack("[{s:[s], s:[s], s:[s], s:[s], s:s}]", "apiGroups", "",
                               "apiVersions", "v1", "operations", "CREATE", "resources", "pods",
                               "scope", "Namespaced");
-    json_t *h = webhook(o, CERTS_WEBHOOK_POD, "/mutate-v1-pod", "Ignore", rules);
-    json_object_set_new(h, "namespaceSelector", user_namespaces(o));
+    json_t *h = webhook(o, name, "/mutate-v1-pod", failure_policy, rules);
+    json_t *sel = user_namespaces(o);
+    json_array_append_new(json_object_get(sel, "matchExpressions"),
+                          json_pack("{s:s, s:s, s:[s]}", "key", CERTS_POLICY_LABEL, "operator",
+                                    op, "values", CERTS_POLICY_REQUIRED));
+    json_object_set_new(h, "namespaceSelector", sel);
     json_object_set_new(h, "reinvocationPolicy", json_string("IfNeeded"));
-    return config_object(o, "MutatingWebhookConfiguration", json_pack("[o]", h));
+    return h;
+}
+
+json_t *certs_mutating_config(const struct certs_webhook_opts *o) {
+    if (!webhook_opts_ok(o))
+        return NULL;
+    json_t *hooks = json_pack("[o, o]", pod_hook(o, CERTS_WEBHOOK_POD, "Ignore", "NotIn"),
+                              pod_hook(o, CERTS_WEBHOOK_POD_REQUIRED, "Fail", "In"));
+    return config_object(o, "MutatingWebhookConfiguration", hooks);
 }
 
 static json_t *crd_rules(const char *resource) {

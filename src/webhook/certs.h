@@ -37,6 +37,13 @@
 #define CERTS_DEFAULT_CONFIG "tracing-operator"   /* both webhook configurations */
 
 #define CERTS_WEBHOOK_POD "mpod.tracemodel.dev"
+#define CERTS_WEBHOOK_POD_REQUIRED "mpod-required.tracemodel.dev"
+/* A namespace labelled tracemodel.dev/injection-policy=required opts in to fail-closed
+ * injection: its pods go to CERTS_WEBHOOK_POD_REQUIRED (failurePolicy Fail), so no pod
+ * is created there without the webhook's answer. Every other namespace's pods go to
+ * CERTS_WEBHOOK_POD (Ignore: never blocked). */
+#define CERTS_POLICY_LABEL "tracemodel.dev/injection-policy"
+#define CERTS_POLICY_REQUIRED "required"
 #define CERTS_WEBHOOK_TM "vtracingmodel.tracemodel.dev"
 #define CERTS_WEBHOOK_TINST "vinstrumentation.tracemodel.dev"
 #define CERTS_WEBHOOK_WORKLOAD "vworkload.tracemodel.dev"
@@ -123,8 +130,9 @@ struct certs_webhook_opts {
 
 /* New references: the configurations for --webhook-config manage.
  * Mutating: mpod.tracemodel.dev, /mutate-v1-pod, pods CREATE, failurePolicy
- * Ignore, reinvocationPolicy IfNeeded, namespaceSelector excluding kube-system
- * and the operator's namespace. Validating: vtracingmodel / vinstrumentation,
+ * Ignore, reinvocationPolicy IfNeeded, namespaceSelector excluding kube-system,
+ * the operator's namespace and the namespaces labelled CERTS_POLICY_LABEL=required;
+ * mpod-required.tracemodel.dev the same for those namespaces, with failurePolicy Fail. Validating: vtracingmodel / vinstrumentation,
  * CREATE and UPDATE, failurePolicy Fail; vworkload (/validate-workload: apps/v1
  * deployments, statefulsets, daemonsets and batch/v1 jobs, cronjobs, CREATE and
  * UPDATE, failurePolicy Ignore, the pod webhook's namespaceSelector, timeoutSeconds 2;

@@ -10,15 +10,16 @@ exit status is 1 when any failed. Checks:
   rbac-exact=MODE      the ClusterRole grants exactly the operator's needs (MODE: install or
                        noinstall, after crds.install); the Role exactly Secrets (self-signed)
                        and/or Leases (leader election)
-  webhooks             the four webhooks carry failurePolicy, timeoutSeconds, sideEffects,
+  webhooks             the five webhooks carry failurePolicy, timeoutSeconds, sideEffects,
                        admissionReviewVersions, namespaceSelector, objectSelector, paths,
-                       operations; pods: Ignore, CREATE only, excluded namespaces;
+                       operations; pods: Ignore, CREATE only, excluded namespaces, and the
+                       same for injection-policy=required namespaces with Fail;
                        workloads: Ignore, the five workload kinds, the pods' namespaces
   security             pod and container security contexts, probes, resources
   leader=on|off        leader election flags and Lease permissions
   certmode=MODE        self-signed, cert-manager, secret or url wiring
   crds-install=on|off  --install-crds flag
-  watch=a,b            --namespace flags and the pod webhook's In selector
+  watch=a,b            --namespace flags and the pod webhooks' In selector
   image=REF            the container image
   names                every name unique and <= 63 chars, namespaced objects in the
                        release namespace, standard labels
@@ -165,7 +166,8 @@ class Checker:
         if not mwc or not vwc:
             return
         hooks = {w["name"]: w for w in (mwc.get("webhooks") or []) + (vwc.get("webhooks") or [])}
-        self.expect(set(hooks) == {"mpod.tracemodel.dev", "vtracingmodel.tracemodel.dev",
+        self.expect(set(hooks) == {"mpod.tracemodel.dev", "mpod-required.tracemodel.dev",
+                                   "vtracingmodel.tracemodel.dev",
                                    "vinstrumentation.tracemodel.dev", "vworkload.tracemodel.dev"},
                     "webhook names: %s" % sorted(hooks))
         for name, w in hooks.items():
@@ -192,6 +194,23 @@ class Checker:
             self.expect({"kube-system", self.ns} <= excluded,
                         "pod webhook does not exclude kube-system and %s: %s" % (self.ns, sorted(excluded)))
             self.expect(self.path(pod) == "/mutate-v1-pod", "pod webhook path %s" % self.path(pod))
+        req = hooks.get("mpod-required.tracemodel.dev")
+        if pod and req:
+            self.expect(req["failurePolicy"] == "Fail", "required pod webhook failurePolicy %s" % req["failurePolicy"])
+            self.expect(req["rules"] == pod["rules"] and self.path(req) == "/mutate-v1-pod",
+                        "required pod webhook rules/path differ from the pod webhook's")
+            policy = "tracemodel.dev/injection-policy"
+            ops = {}
+            for name, w in (("pod", pod), ("required", req)):
+                exprs = w["namespaceSelector"].get("matchExpressions", [])
+                ops[name] = [(e["operator"], e["values"]) for e in exprs if e["key"] == policy]
+                rest = [e for e in exprs if e["key"] != policy]
+                if name == "required":
+                    self.expect(rest == [e for e in pod["namespaceSelector"].get("matchExpressions", [])
+                                         if e["key"] != policy],
+                                "required pod webhook excludes other namespaces than the pod webhook")
+            self.expect(ops == {"pod": [("NotIn", ["required"])], "required": [("In", ["required"])]},
+                        "pod webhooks split on %s: %s" % (policy, ops))
         wl = hooks.get("vworkload.tracemodel.dev")
         if wl:
             self.expect(wl["failurePolicy"] == "Ignore", "workload webhook failurePolicy %s" % wl["failurePolicy"])
@@ -203,8 +222,10 @@ class Checker:
             self.expect(got == want, "workload webhook rules %s" % got)
             self.expect(self.path(wl) == "/validate-workload", "workload webhook path %s" % self.path(wl))
             if pod:
-                self.expect(wl["namespaceSelector"] == pod["namespaceSelector"],
-                            "workload webhook namespaces differ from the pod webhook's")
+                policy = "tracemodel.dev/injection-policy"
+                strip = lambda sel: [e for e in sel.get("matchExpressions", []) if e["key"] != policy]
+                self.expect(strip(wl["namespaceSelector"]) == strip(pod["namespaceSelector"]),
+                            "workload webhook namespaces differ from the pod webhooks'")
         for name, res, path in (("vtracingmodel.tracemodel.dev", "tracingmodels", "/validate-tracingmodel"),
                                 ("vinstrumentation.tracemodel.dev", "instrumentations", "/validate-instrumentation")):
             w = hooks.get(name)
@@ -359,10 +380,10 @@ class Checker:
         got = [a.split("=", 1)[1] for a in args if a.startswith("--namespace=")]
         self.expect(got == nss, "--namespace flags %s, want %s" % (got, nss))
         mwc = self.one("MutatingWebhookConfiguration")
-        if mwc and nss:
-            sel = mwc["webhooks"][0]["namespaceSelector"].get("matchExpressions", [])
+        for w in (mwc or {}).get("webhooks", []) if nss else []:
+            sel = w["namespaceSelector"].get("matchExpressions", [])
             self.expect(any(e["operator"] == "In" and e["values"] == nss for e in sel),
-                        "pod webhook not limited to %s: %s" % (nss, sel))
+                        "pod webhook %s not limited to %s: %s" % (w["name"], nss, sel))
 
     def check_image(self, ref):
         _, c = self.container()

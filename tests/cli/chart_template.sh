@@ -72,10 +72,10 @@ CA="$(printf 'not really a CA' | base64 | tr -d '\n')"
 if render sec --set webhook.certMode=secret --set webhook.secret.name=my-tls --set webhook.caBundle="$CA"; then
     check sec "secret: user's Secret mounted, caBundle from values, no Secret RBAC" certmode=secret
     check sec "secret: RBAC and webhooks" rbac webhooks security absent=Certificate,Issuer,Secret
-    if grep -q "secretName: my-tls" "$WORK/sec.yaml" && [ "$(grep -c "caBundle: $CA" "$WORK/sec.yaml")" = 4 ]; then
-        pass "secret: my-tls mounted and caBundle in all four webhooks"
+    if grep -q "secretName: my-tls" "$WORK/sec.yaml" && [ "$(grep -c "caBundle: $CA" "$WORK/sec.yaml")" = 5 ]; then
+        pass "secret: my-tls mounted and caBundle in all five webhooks"
     else
-        fail "secret: my-tls mounted and caBundle in all four webhooks"
+        fail "secret: my-tls mounted and caBundle in all five webhooks"
     fi
 else
     fail "helm template certMode=secret"; sed 's/^/    /' "$WORK/sec.err"

@@ -402,10 +402,31 @@ static void test_managed_configs(void **state) {
                                    "namespaceSelector"), "matchExpressions"), 0), "values");
     assert_string_equal(json_string_value(json_array_get(vals, 0)), "kube-system");
     assert_string_equal(json_string_value(json_array_get(vals, 1)), "tracing-system");
+    /* opt-in fail-closed: namespaces labelled injection-policy=required go to a second
+     * pod webhook with failurePolicy Fail; the first one never sees them */
+    json_t *hooks = json_object_get(m, "webhooks");
+    assert_int_equal(json_array_size(hooks), 2);
+    static const char *const ops[2] = {"NotIn", "In"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *ph = json_array_get(hooks, i);
+        json_t *exprs = json_object_get(json_object_get(ph, "namespaceSelector"),
+                                        "matchExpressions");
+        json_t *pol = json_array_get(exprs, 1);
+        assert_string_equal(json_string_value(json_object_get(pol, "key")), CERTS_POLICY_LABEL);
+        assert_string_equal(json_string_value(json_object_get(pol, "operator")), ops[i]);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(pol, "values"), 0)),
+                            "required");
+        assert_string_equal(json_string_value(json_object_get(ph, "failurePolicy")),
+                            i ? "Fail" : "Ignore");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+                                ph, "clientConfig"), "service"), "path")), "/mutate-v1-pod");
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(hooks, 1), "name")),
+                        CERTS_WEBHOOK_POD_REQUIRED);
     /* ... and the whole objects as golden files */
     check_golden(m, "tests/golden/webhook/certs_mutating_service.json");
     json_t *v = certs_validating_config(&o);
-    json_t *hooks = json_object_get(v, "webhooks");
+    hooks = json_object_get(v, "webhooks");
     assert_int_equal(json_array_size(hooks), 3);
     for (size_t i = 0; i < 2; i++)
         assert_string_equal(json_string_value(json_object_get(json_array_get(hooks, i),
